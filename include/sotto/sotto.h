@@ -1,0 +1,16 @@
+/* Copyright (c) 2026 The Sotto authors. ISC license, see LICENSE. */
+/* Umbrella header: everything libsotto exports. */
+#ifndef SOTTO_SOTTO_H
+#define SOTTO_SOTTO_H
+
+#include "sotto/aes.h"
+#include "sotto/curve.h"
+#include "sotto/error.h"
+#include "sotto/export.h"
+#include "sotto/hash.h"
+#include "sotto/kem.h"
+#include "sotto/util.h"
+
+#define SOTTO_VERSION_STRING "0.1.0"
+
+#endif
