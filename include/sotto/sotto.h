@@ -3,6 +3,7 @@
 #ifndef SOTTO_SOTTO_H
 #define SOTTO_SOTTO_H
 
+#include "sotto/aead.h"
 #include "sotto/aes.h"
 #include "sotto/curve.h"
 #include "sotto/error.h"
