@@ -23,6 +23,8 @@ enum sotto_error {
 	SOTTO_ERR_UNTRUSTED_IDENTITY = -8,
 	SOTTO_ERR_INVALID_CERTIFICATE = -9,
 	SOTTO_ERR_INTERNAL = -10,
+	SOTTO_ERR_VERSION_MISMATCH = -11, /* fingerprint versions differ */
+	SOTTO_ERR_SEALED_SENDER_SELF_SEND = -12, /* a sealed sender message from ourselves */
 	/* Library-level conditions. */
 	SOTTO_ERR_NOMEM = -20,
 	SOTTO_ERR_BUFFER_TOO_SMALL = -21,

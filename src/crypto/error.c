@@ -15,6 +15,8 @@ const char *sotto_strerror(int err)
 	case SOTTO_ERR_UNTRUSTED_IDENTITY: return "untrusted identity";
 	case SOTTO_ERR_INVALID_CERTIFICATE: return "invalid certificate";
 	case SOTTO_ERR_INTERNAL: return "internal error";
+	case SOTTO_ERR_VERSION_MISMATCH: return "version mismatch";
+	case SOTTO_ERR_SEALED_SENDER_SELF_SEND: return "sealed sender message from ourselves";
 	case SOTTO_ERR_NOMEM: return "out of memory";
 	case SOTTO_ERR_BUFFER_TOO_SMALL: return "output buffer too small";
 	case SOTTO_ERR_CRYPTO: return "cryptographic backend failure";
@@ -28,10 +30,12 @@ const char *sotto_error_code_name(int err)
 {
 	switch (err) {
 	case SOTTO_ERR_INVALID_ARGUMENT:
+	case SOTTO_ERR_VERSION_MISMATCH:
 	case SOTTO_ERR_BUFFER_TOO_SMALL: return "invalid_argument";
 	case SOTTO_ERR_INVALID_KEY: return "invalid_key";
 	case SOTTO_ERR_INVALID_SIGNATURE: return "invalid_signature";
-	case SOTTO_ERR_INVALID_MESSAGE: return "invalid_message";
+	case SOTTO_ERR_INVALID_MESSAGE:
+	case SOTTO_ERR_SEALED_SENDER_SELF_SEND: return "invalid_message";
 	case SOTTO_ERR_DUPLICATE_MESSAGE: return "duplicate_message";
 	case SOTTO_ERR_NO_SESSION: return "no_session";
 	case SOTTO_ERR_INVALID_KEY_ID: return "invalid_key_id";
