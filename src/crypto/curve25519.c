@@ -1,0 +1,171 @@
+/* Copyright (c) 2026 The Sotto authors. ISC license, see LICENSE. */
+/* X25519 (RFC 7748) through libsodium, with libsignal's rules on top: keys
+ * are clamped on load, an all-zero shared secret is an error, and a PQXDH base
+ * key must be canonical (signal-protocol-facts §1.1). Also the birational maps
+ * between the Montgomery and Edwards forms that XEdDSA needs; those run on
+ * public keys only, so they use OpenSSL's BIGNUM arithmetic. */
+#include <openssl/bn.h>
+#include <sodium.h>
+#include <string.h>
+
+#include "backend.h"
+#include "curve_internal.h"
+#include "sotto/curve.h"
+#include "sotto/error.h"
+#include "sotto/util.h"
+
+/* p = 2^255 - 19, little-endian. */
+static const uint8_t P_LE[32] = {
+	0xed, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f,
+};
+
+/* The Edwards identity point (0, 1). */
+static const uint8_t ED_IDENTITY[32] = { 1 };
+
+/* libsodium returns 0 or -1. Turns that into 0 or err without a branch, so a
+ * result computed from a secret does not become a secret-dependent jump here;
+ * the caller learns the outcome from the return value, which is public by
+ * contract (e.g. "the peer's key has small order"). */
+static int ct_status(int sodium_rc, int err)
+{
+	return (int)((unsigned)sodium_rc & (unsigned)err);
+}
+
+void sotto_x25519_clamp(uint8_t priv[SOTTO_X25519_BYTES])
+{
+	priv[0] &= 248;
+	priv[31] &= 127;
+	priv[31] |= 64;
+}
+
+int sotto_x25519_public(uint8_t pub[SOTTO_X25519_BYTES], const uint8_t priv[SOTTO_X25519_BYTES])
+{
+	if (sotto__backend_init() != SOTTO_OK)
+		return SOTTO_ERR_INTERNAL;
+	/* libsodium clamps a copy itself, exactly as libsignal does on load. */
+	return ct_status(crypto_scalarmult_curve25519_base(pub, priv), SOTTO_ERR_CRYPTO);
+}
+
+int sotto_x25519_keypair(uint8_t pub[SOTTO_X25519_BYTES], uint8_t priv[SOTTO_X25519_BYTES])
+{
+	int rc = sotto_random(priv, SOTTO_X25519_BYTES);
+	if (rc != SOTTO_OK)
+		return rc;
+	sotto_x25519_clamp(priv);
+	rc = sotto_x25519_public(pub, priv);
+	if (rc != SOTTO_OK)
+		sotto_memzero(priv, SOTTO_X25519_BYTES);
+	return rc;
+}
+
+int sotto_x25519(uint8_t shared[SOTTO_X25519_BYTES], const uint8_t priv[SOTTO_X25519_BYTES],
+		 const uint8_t pub[SOTTO_X25519_BYTES])
+{
+	if (sotto__backend_init() != SOTTO_OK)
+		return SOTTO_ERR_INTERNAL;
+	/* libsodium returns -1 when the result is all zeros (or, in its ref10
+	 * code, before computing anything when pub is on its small-order list,
+	 * which gives the same all-zero result for every clamped scalar).
+	 * libsignal rejects exactly the all-zero secret (curve.rs). The output is
+	 * cleared through a mask in both cases, so nothing branches on the
+	 * secret. */
+	int rc = crypto_scalarmult_curve25519(shared, priv, pub);
+	uint8_t keep = (uint8_t)~(unsigned)rc; /* 0xff on success, 0x00 on failure */
+	for (size_t i = 0; i < SOTTO_X25519_BYTES; i++)
+		shared[i] &= keep;
+	return ct_status(rc, SOTTO_ERR_INVALID_KEY);
+}
+
+/* out = num/den mod p for the two maps, on public data:
+ *   to_edwards: y = (u - 1)/(u + 1);  to_mont: u = (1 + y)/(1 - y).
+ * The input's bit 255 is ignored and the rest is reduced mod p, as
+ * curve25519-dalek's FieldElement::from_bytes does. */
+static int field_ratio(uint8_t out[32], const uint8_t in[32], int to_mont)
+{
+	uint8_t x[32];
+	int rc = SOTTO_ERR_INTERNAL;
+	BN_CTX *ctx = BN_CTX_new();
+	if (ctx == NULL)
+		return SOTTO_ERR_NOMEM;
+	BN_CTX_start(ctx);
+	BIGNUM *p = BN_CTX_get(ctx), *v = BN_CTX_get(ctx), *one = BN_CTX_get(ctx);
+	BIGNUM *num = BN_CTX_get(ctx), *den = BN_CTX_get(ctx), *res = BN_CTX_get(ctx);
+	if (res == NULL)
+		goto done;
+	memcpy(x, in, 32);
+	x[31] &= 0x7f;
+	if (BN_lebin2bn(P_LE, 32, p) == NULL || BN_lebin2bn(x, 32, v) == NULL || !BN_one(one) ||
+	    !BN_nnmod(v, v, p, ctx))
+		goto done;
+	if (to_mont) {
+		if (!BN_mod_add(num, one, v, p, ctx) || !BN_mod_sub(den, one, v, p, ctx))
+			goto done;
+	} else {
+		if (!BN_mod_sub(num, v, one, p, ctx) || !BN_mod_add(den, v, one, p, ctx))
+			goto done;
+	}
+	if (BN_is_zero(den)) {
+		/* u = -1 (to_edwards) or y = 1, the identity (to_mont). */
+		rc = SOTTO_ERR_INVALID_KEY;
+		goto done;
+	}
+	if (BN_mod_inverse(den, den, p, ctx) == NULL || !BN_mod_mul(res, num, den, p, ctx) ||
+	    BN_bn2lebinpad(res, out, 32) != 32)
+		goto done;
+	rc = SOTTO_OK;
+done:
+	BN_CTX_end(ctx);
+	BN_CTX_free(ctx);
+	return rc;
+}
+
+int sotto__mont_to_edwards(uint8_t Aenc[32], const uint8_t u[32], unsigned sign)
+{
+	uint8_t y[32];
+	int rc = field_ratio(y, u, 0);
+	if (rc != SOTTO_OK)
+		return rc;
+	y[31] |= (uint8_t)((sign & 1) << 7);
+	/* Decoding and re-encoding (adding the identity) rejects a y that is not
+	 * on the curve and turns x = 0 with sign 1 into the canonical x = 0
+	 * encoding, which is what dalek's decompress()+compress() produce. */
+	if (crypto_core_ed25519_add(Aenc, y, ED_IDENTITY) != 0)
+		return SOTTO_ERR_INVALID_KEY;
+	return SOTTO_OK;
+}
+
+int sotto__edwards_to_mont(uint8_t u[32], const uint8_t Aenc[32])
+{
+	return field_ratio(u, Aenc, 1);
+}
+
+/* libsignal's scalar_is_in_range: bit 255 clear and u < 2^255 - 19. */
+static int u_in_range(const uint8_t u[32])
+{
+	if (u[31] & 0x80)
+		return 0;
+	for (int i = 31; i >= 0; i--) {
+		if (u[i] != P_LE[i])
+			return u[i] < P_LE[i];
+	}
+	return 0; /* u == p */
+}
+
+int sotto_x25519_is_canonical(const uint8_t pub[SOTTO_X25519_BYTES])
+{
+	uint8_t ed[32];
+	if (sotto__backend_init() != SOTTO_OK)
+		return 0;
+	if (!u_in_range(pub))
+		return 0;
+	/* Torsion-free: the Edwards point with sign 0 must lie in the prime-order
+	 * subgroup. libsodium's is_valid_point also demands a canonical encoding
+	 * (ours is, it comes from the map) and rejects small-order points; the
+	 * only small-order point that is torsion-free is the identity, which no u
+	 * maps to (y = 1 would need u = infinity), so the two tests agree on
+	 * every map output. */
+	if (sotto__mont_to_edwards(ed, pub, 0) != SOTTO_OK)
+		return 0;
+	return crypto_core_ed25519_is_valid_point(ed) == 1;
+}
