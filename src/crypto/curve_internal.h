@@ -8,7 +8,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "backend.h"
+/* Same definition as backend.h, which this header does not include so that
+ * tests can use it without pulling in OpenSSL's headers. */
+#ifndef SOTTO_HIDDEN
+#define SOTTO_HIDDEN __attribute__((visibility("hidden")))
+#endif
 
 /* Rule sets for sotto__eddsa_verify. */
 enum sotto__eddsa_rules {
@@ -50,6 +54,9 @@ SOTTO_HIDDEN int sotto__edwards_to_mont(uint8_t u[32], const uint8_t Aenc[32]);
 /* Ed25519 (RFC 8032) from a 32-byte seed, for the vector tests of the Edwards
  * arithmetic: public key, and a signature that sotto__eddsa_verify checks. */
 SOTTO_HIDDEN int sotto__ed25519_public(uint8_t pk[32], const uint8_t seed[32]);
+/* Constant-time n*B for any n < 2^255; 1 if the result is the identity
+ * (its encoding is still written), else 0. */
+SOTTO_HIDDEN int sotto__ed25519_basemul(uint8_t out[32], const uint8_t n[32]);
 SOTTO_HIDDEN int sotto__ed25519_sign(uint8_t sig[64], const uint8_t seed[32], const uint8_t *msg,
 				     size_t msglen);
 

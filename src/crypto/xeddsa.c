@@ -27,9 +27,7 @@ static const uint8_t ED_IDENTITY[32] = { 1 };
  * not tail-called on purpose: libsodium's identity test on its output is a
  * branch, and the valgrind suppression in tests/ct/ names exactly this frame
  * (the point is published anyway: it is A or R). */
-SOTTO_HIDDEN __attribute__((noinline)) int sotto__ed25519_basemul(uint8_t out[32],
-								  const uint8_t n[32]);
-int sotto__ed25519_basemul(uint8_t out[32], const uint8_t n[32])
+__attribute__((noinline)) int sotto__ed25519_basemul(uint8_t out[32], const uint8_t n[32])
 {
 	return (int)((unsigned)crypto_scalarmult_ed25519_base_noclamp(out, n) & 1u);
 }
