@@ -70,14 +70,16 @@ SOTTO_EXPORT SOTTO_WARN_UNUSED int sotto_aes_ctr(uint8_t *out, const uint8_t *ke
 #define SOTTO_AES_GCM_SIV_MAX_PT_BYTES ((uint64_t)1 << 36)
 #define SOTTO_AES_GCM_SIV_MAX_AAD_BYTES ((uint64_t)1 << 36)
 
-/* AES-GCM-SIV (RFC 8452). keylen is 16 or 32. Seal writes ptlen + 16 bytes
- * (ciphertext then tag). Open takes ctlen >= 16 bytes (ciphertext then tag),
- * writes ctlen - 16 bytes, and fails with SOTTO_ERR_INVALID_MESSAGE on a bad
- * tag, in which case out is zeroed; the tag check is constant time.
- * Lengths above the limits, ctlen < 16 or a wrong keylen give
- * SOTTO_ERR_INVALID_ARGUMENT (open: SOTTO_ERR_INVALID_MESSAGE for ctlen < 16
- * or over the limit, since those come from the peer). out may equal pt (seal)
- * or ct (open); no other overlap is allowed. */
+/* AES-GCM-SIV (RFC 8452). keylen is 16 or 32; nonces are 12 bytes. Seal
+ * writes ptlen + 16 bytes (ciphertext then tag). Open takes ctlen >= 16 bytes
+ * (ciphertext then tag) and writes ctlen - 16 bytes; no plaintext is released
+ * unless the tag is valid.
+ * Errors: SOTTO_ERR_INVALID_ARGUMENT for a wrong keylen, NULL pointers with
+ * non-zero lengths, and (seal) lengths above the limits. Open returns
+ * SOTTO_ERR_INVALID_MESSAGE for a bad tag (checked in constant time; out is
+ * then zeroed), for ctlen < 16 and for lengths above the limits, since those
+ * come from the peer. out may equal pt (seal) or ct (open); no other overlap
+ * is allowed. */
 SOTTO_EXPORT SOTTO_WARN_UNUSED int sotto_aes_gcm_siv_seal(uint8_t *out, const uint8_t *key,
 							  size_t keylen, const uint8_t nonce[12],
 							  const uint8_t *aad, size_t aadlen,

@@ -57,8 +57,10 @@ int sotto_aes_gcm_siv_ctx_setkey(sotto_aes_gcm_siv_ctx *ctx, const uint8_t *key,
 
 static void put_le32(uint8_t *p, uint32_t v)
 {
-	for (int i = 0; i < 4; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+	p[2] = (uint8_t)(v >> 16);
+	p[3] = (uint8_t)(v >> 24);
 }
 
 static void put_le64(uint8_t *p, uint64_t v)
@@ -140,8 +142,17 @@ static int ctr_xor(sotto_aes_gcm_siv_ctx *ctx, uint8_t *out, const uint8_t *in, 
 		rc = sotto__aes_ecb_blocks(ctx->msg, ks, ks, nb);
 		if (rc != SOTTO_OK)
 			break;
-		size_t n = nb * 16 < len ? nb * 16 : len;
-		for (size_t i = 0; i < n; i++)
+		size_t n = nb * 16 < len ? nb * 16 : len, i = 0;
+		/* Word-wise: a byte loop costs more than the AES itself. Each
+		 * word is read before it is written, so out may equal in. */
+		for (; i + 8 <= n; i += 8) {
+			uint64_t x, k;
+			memcpy(&x, in + i, 8);
+			memcpy(&k, ks + i, 8);
+			x ^= k;
+			memcpy(out + i, &x, 8);
+		}
+		for (; i < n; i++)
 			out[i] = in[i] ^ ks[i];
 		out += n;
 		in += n;
