@@ -10,6 +10,7 @@
 #include "sotto/export.h"
 #include "sotto/hash.h"
 #include "sotto/kem.h"
+#include "sotto/protocol.h"
 #include "sotto/noise.h"
 #include "sotto/util.h"
 
