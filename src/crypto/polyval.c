@@ -19,7 +19,9 @@
 #include "sotto/aes.h"
 #include "sotto/util.h"
 
-#if defined(__x86_64__) || defined(__i386__)
+/* SOTTO_POLYVAL_PORTABLE_ONLY builds without the intrinsics (toolchains that
+ * lack them, or to compile-check the non-x86 configuration on x86). */
+#if (defined(__x86_64__) || defined(__i386__)) && !defined(SOTTO_POLYVAL_PORTABLE_ONLY)
 #define PV_HAVE_X86 1
 #include <cpuid.h>
 #include <emmintrin.h>
