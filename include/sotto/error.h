@@ -31,6 +31,9 @@ enum sotto_error {
 	SOTTO_ERR_CRYPTO = -22, /* a backend (OpenSSL, libsodium) call failed */
 	SOTTO_ERR_STORAGE = -23,
 	SOTTO_ERR_NOT_FOUND = -24,
+	SOTTO_ERR_EXISTS = -25, /* a unique thing (e.g. a device's Noise key) is already stored */
+	SOTTO_ERR_QUEUE_FULL = -26, /* a device's message queue is at its length limit */
+	SOTTO_ERR_LIMIT = -27, /* another configured limit is reached (e.g. devices per account) */
 };
 
 /* A short English description of an error code; never NULL. */

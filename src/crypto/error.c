@@ -22,6 +22,9 @@ const char *sotto_strerror(int err)
 	case SOTTO_ERR_CRYPTO: return "cryptographic backend failure";
 	case SOTTO_ERR_STORAGE: return "storage failure";
 	case SOTTO_ERR_NOT_FOUND: return "not found";
+	case SOTTO_ERR_EXISTS: return "already exists";
+	case SOTTO_ERR_QUEUE_FULL: return "message queue full";
+	case SOTTO_ERR_LIMIT: return "limit reached";
 	default: return "unknown error";
 	}
 }
