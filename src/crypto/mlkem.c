@@ -54,41 +54,50 @@ static size_t ct_bytes(const kem_params *p)
 
 /* ---- Hashing through one reused EVP_MD_CTX per operation ---- */
 
+/* One context per function, created on first use: OpenSSL 3 keeps a
+ * context's provider state when it is re-initialised with the same digest,
+ * but frees and reallocates it when the digest changes. */
+enum { H_SHA3_256, H_SHA3_512, H_SHAKE128, H_SHAKE256, H_COUNT };
+
 typedef struct hasher {
-	EVP_MD_CTX *ctx;
-	const EVP_MD *sha3_256, *sha3_512, *shake128, *shake256;
+	EVP_MD_CTX *ctx[H_COUNT];
+	const EVP_MD *md[H_COUNT];
 } hasher;
 
 static int hasher_init(hasher *h)
 {
-	h->ctx = NULL;
-	h->sha3_256 = sotto__md(SOTTO__MD_SHA3_256);
-	h->sha3_512 = sotto__md(SOTTO__MD_SHA3_512);
-	h->shake128 = sotto__md(SOTTO__MD_SHAKE128);
-	h->shake256 = sotto__md(SOTTO__MD_SHAKE256);
-	if (h->sha3_256 == NULL || h->sha3_512 == NULL || h->shake128 == NULL ||
-	    h->shake256 == NULL)
-		return SOTTO_ERR_INTERNAL;
-	h->ctx = EVP_MD_CTX_new();
-	return h->ctx == NULL ? SOTTO_ERR_NOMEM : SOTTO_OK;
+	static const enum sotto__md which[H_COUNT] = { SOTTO__MD_SHA3_256, SOTTO__MD_SHA3_512,
+						       SOTTO__MD_SHAKE128, SOTTO__MD_SHAKE256 };
+	for (int i = 0; i < H_COUNT; i++) {
+		h->ctx[i] = NULL;
+		h->md[i] = sotto__md(which[i]);
+		if (h->md[i] == NULL)
+			return SOTTO_ERR_INTERNAL;
+	}
+	return SOTTO_OK;
 }
 
 static void hasher_free(hasher *h)
 {
-	EVP_MD_CTX_free(h->ctx);
-	h->ctx = NULL;
+	for (int i = 0; i < H_COUNT; i++) {
+		EVP_MD_CTX_free(h->ctx[i]);
+		h->ctx[i] = NULL;
+	}
 }
 
-/* md(a || b), or the first outlen bytes of the XOF md(a || b). */
-static int hash2(hasher *h, const EVP_MD *md, int xof, uint8_t *out, size_t outlen,
-		 const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
+/* fn(a || b): 32 or 64 bytes for SHA3, the first outlen bytes for SHAKE. */
+static int hash2(hasher *h, int fn, uint8_t *out, size_t outlen, const uint8_t *a, size_t alen,
+		 const uint8_t *b, size_t blen)
 {
-	if (EVP_DigestInit_ex2(h->ctx, md, NULL) != 1 ||
-	    EVP_DigestUpdate(h->ctx, a, alen) != 1 ||
-	    (blen > 0 && EVP_DigestUpdate(h->ctx, b, blen) != 1))
+	if (h->ctx[fn] == NULL && (h->ctx[fn] = EVP_MD_CTX_new()) == NULL)
+		return SOTTO_ERR_NOMEM;
+	EVP_MD_CTX *ctx = h->ctx[fn];
+	if (EVP_DigestInit_ex2(ctx, h->md[fn], NULL) != 1 || EVP_DigestUpdate(ctx, a, alen) != 1 ||
+	    (blen > 0 && EVP_DigestUpdate(ctx, b, blen) != 1))
 		return SOTTO_ERR_CRYPTO;
-	if (xof ? EVP_DigestFinalXOF(h->ctx, out, outlen) != 1
-		: EVP_DigestFinal_ex(h->ctx, out, NULL) != 1)
+	int xof = fn == H_SHAKE128 || fn == H_SHAKE256;
+	if (xof ? EVP_DigestFinalXOF(ctx, out, outlen) != 1
+		: EVP_DigestFinal_ex(ctx, out, NULL) != 1)
 		return SOTTO_ERR_CRYPTO;
 	return SOTTO_OK;
 }
@@ -96,26 +105,26 @@ static int hash2(hasher *h, const EVP_MD *md, int xof, uint8_t *out, size_t outl
 /* H = SHA3-256, G = SHA3-512, J = SHAKE256(., 32) (FIPS 203 section 4.1). */
 static int hash_h(hasher *h, uint8_t out[32], const uint8_t *a, size_t alen)
 {
-	return hash2(h, h->sha3_256, 0, out, 32, a, alen, NULL, 0);
+	return hash2(h, H_SHA3_256, out, 32, a, alen, NULL, 0);
 }
 
 static int hash_g(hasher *h, uint8_t out[64], const uint8_t *a, size_t alen, const uint8_t *b,
 		  size_t blen)
 {
-	return hash2(h, h->sha3_512, 0, out, 64, a, alen, b, blen);
+	return hash2(h, H_SHA3_512, out, 64, a, alen, b, blen);
 }
 
 static int hash_j(hasher *h, uint8_t out[32], const uint8_t *a, size_t alen, const uint8_t *b,
 		  size_t blen)
 {
-	return hash2(h, h->shake256, 1, out, 32, a, alen, b, blen);
+	return hash2(h, H_SHAKE256, out, 32, a, alen, b, blen);
 }
 
 /* SamplePolyCBD_2(PRF_2(seed, nonce)). */
 static int sample_cbd(hasher *h, sotto__mlkem_poly *r, const uint8_t seed[32], uint8_t nonce)
 {
 	uint8_t buf[128];
-	int rc = hash2(h, h->shake256, 1, buf, sizeof(buf), seed, 32, &nonce, 1);
+	int rc = hash2(h, H_SHAKE256, buf, sizeof(buf), seed, 32, &nonce, 1);
 	if (rc == SOTTO_OK)
 		sotto__mlkem_cbd2(r, buf);
 	sotto_memzero(buf, sizeof(buf));
@@ -135,7 +144,7 @@ static int gen_matrix(hasher *h, sotto__mlkem_poly a[KMAX][KMAX], unsigned k, co
 		for (unsigned j = 0; j < k; j++) {
 			idx[0] = (uint8_t)(transpose ? i : j);
 			idx[1] = (uint8_t)(transpose ? j : i);
-			int rc = hash2(h, h->shake128, 1, buf, sizeof(buf), rho, 32, idx, 2);
+			int rc = hash2(h, H_SHAKE128, buf, sizeof(buf), rho, 32, idx, 2);
 			if (rc != SOTTO_OK)
 				return rc;
 			if (sotto__mlkem_sample_ntt(&a[i][j], buf, sizeof(buf)) == SOTTO__MLKEM_N)
@@ -149,7 +158,7 @@ static int gen_matrix(hasher *h, sotto__mlkem_poly a[KMAX][KMAX], unsigned k, co
 				uint8_t *big = malloc(len);
 				if (big == NULL)
 					return SOTTO_ERR_NOMEM;
-				rc = hash2(h, h->shake128, 1, big, len, rho, 32, idx, 2);
+				rc = hash2(h, H_SHAKE128, big, len, rho, 32, idx, 2);
 				if (rc == SOTTO_OK)
 					got = sotto__mlkem_sample_ntt(&a[i][j], big, len);
 				free(big);

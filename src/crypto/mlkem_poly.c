@@ -43,25 +43,35 @@ static const int16_t gammas[128] = {
 	-996,  991,   -991,  958,   -958,  -1460, 1460,	 1522,	-1522, 1628,  -1628,
 };
 
-/* a * 2^-16 mod q for |a| < q * 2^15; result in (-q, q). The low half of
- * a * q^-1 is computed in unsigned arithmetic so that nothing overflows. */
-static inline int16_t mont_reduce(int32_t a)
-{
-	uint16_t lo = (uint16_t)((uint32_t)a * QINV);
-	int16_t t = (int16_t)(lo >= 0x8000u ? (int32_t)lo - 0x10000 : (int32_t)lo);
-	return (int16_t)((a - (int32_t)t * Q) / 65536);
-}
+/* a * b * 2^-16 mod q (Montgomery), for |a * b| < q * 2^15; result in (-q, q).
+ * Written in 16-bit halves: with t = lo16(a * b) * q^-1 mod 2^16, a * b - t * q
+ * has zero low half, so the result is hi16(a * b) - hi16(t * q) exactly. This
+ * is the shape compilers turn into SIMD high/low multiplies (pmulhw/pmullw),
+ * which is what makes the NTT fast without hand-written intrinsics. The
+ * conversions to int16_t wrap and the right shifts of negative values are
+ * arithmetic on every compiler this project supports (gcc, clang). */
+#if defined(__GNUC__)
+#define ALWAYS_INLINE inline __attribute__((always_inline))
+#else
+#define ALWAYS_INLINE inline
+#endif
 
-static inline int16_t fqmul(int16_t a, int16_t b)
+static ALWAYS_INLINE int16_t fqmul(int16_t a, int16_t b)
 {
-	return mont_reduce((int32_t)a * b);
+	int32_t p = (int32_t)a * b;
+	int16_t t = (int16_t)(uint16_t)((uint32_t)p * QINV);
+	int16_t hi = (int16_t)(p >> 16);
+	return (int16_t)(hi - (int16_t)(((int32_t)t * Q) >> 16));
 }
 
 /* A representative of a mod q in about [-q/2, q/2]: subtracts round(a/q) * q,
- * with round(a/q) from a multiplication by round(2^26/q). */
-static inline int16_t barrett(int16_t a)
+ * with round(a/q) = floor((a * round(2^26/q) + 2^25) / 2^26) taken as the high
+ * half of a 16x16-bit product and a second shift, again in vectorisable form
+ * (floor(floor(x / 2^16) / 2^10) = floor(x / 2^26)). */
+static ALWAYS_INLINE int16_t barrett(int16_t a)
 {
-	int32_t t = ((int32_t)BARRETT_V * a + (1 << 25)) >> 26;
+	int16_t hi = (int16_t)(((int32_t)a * BARRETT_V) >> 16);
+	int16_t t = (int16_t)((hi + 512) >> 10);
 	return (int16_t)(a - t * Q);
 }
 
@@ -105,42 +115,71 @@ void sotto__mlkem_poly_tomont(sotto__mlkem_poly *r)
 		r->c[i] = fqmul(r->c[i], MONT_R2);
 }
 
+/* One layer of Algorithm 9. Called with a constant len, so that after
+ * inlining the inner loop has a known trip count and no aliasing question,
+ * which lets the compiler vectorise it even at -O2. */
+static ALWAYS_INLINE void ntt_layer(int16_t *f, size_t len, size_t *k)
+{
+	for (size_t start = 0; start < N; start += 2 * len) {
+		int16_t z = zetas[(*k)++];
+		int16_t *lo = f + start, *hi = f + start + len;
+		for (size_t j = 0; j < len; j++) {
+			int16_t t = fqmul(z, hi[j]);
+			hi[j] = (int16_t)(lo[j] - t);
+			lo[j] = (int16_t)(lo[j] + t);
+		}
+	}
+}
+
 void sotto__mlkem_ntt(sotto__mlkem_poly *r)
 {
-	int16_t *f = r->c;
 	size_t k = 1;
 	/* Each layer grows coefficients by less than q, so seven layers on input
 	 * below q stay below 8q < 2^15. */
-	for (size_t len = 128; len >= 2; len >>= 1) {
-		for (size_t start = 0; start < N; start += 2 * len) {
-			int16_t z = zetas[k++];
-			for (size_t j = start; j < start + len; j++) {
-				int16_t t = fqmul(z, f[j + len]);
-				f[j + len] = (int16_t)(f[j] - t);
-				f[j] = (int16_t)(f[j] + t);
-			}
+	ntt_layer(r->c, 128, &k);
+	ntt_layer(r->c, 64, &k);
+	ntt_layer(r->c, 32, &k);
+	ntt_layer(r->c, 16, &k);
+	ntt_layer(r->c, 8, &k);
+	ntt_layer(r->c, 4, &k);
+	ntt_layer(r->c, 2, &k);
+	sotto__mlkem_poly_reduce(r);
+}
+
+/* One layer of Algorithm 10 (Gentleman-Sande butterflies). The sums are
+ * reduced only where the bound requires it (reduce set): starting from
+ * |x| <= (q+1)/2, each layer at most doubles the bound of the sums while the
+ * differences come back from fqmul below q, so after layers of len 2, 4, 8, 16
+ * the sums stay below 16 * 1665 = 26640 < 2^15; one Barrett reduction in the
+ * len-16 layer brings them back under q and three more layers reach at most
+ * 8 * 3329 = 26632. */
+static ALWAYS_INLINE void invntt_layer(int16_t *f, size_t len, size_t *k, int reduce)
+{
+	for (size_t start = 0; start < N; start += 2 * len) {
+		int16_t z = zetas[(*k)--];
+		int16_t *lo = f + start, *hi = f + start + len;
+		for (size_t j = 0; j < len; j++) {
+			int16_t t = lo[j];
+			int16_t sum = (int16_t)(t + hi[j]);
+			lo[j] = reduce ? barrett(sum) : sum;
+			hi[j] = fqmul(z, (int16_t)(hi[j] - t));
 		}
 	}
-	sotto__mlkem_poly_reduce(r);
 }
 
 void sotto__mlkem_invntt_frommont(sotto__mlkem_poly *r)
 {
-	int16_t *f = r->c;
 	size_t k = 127;
 	sotto__mlkem_poly_reduce(r);
-	for (size_t len = 2; len <= 128; len <<= 1) {
-		for (size_t start = 0; start < N; start += 2 * len) {
-			int16_t z = zetas[k--];
-			for (size_t j = start; j < start + len; j++) {
-				int16_t t = f[j];
-				f[j] = barrett((int16_t)(t + f[j + len]));
-				f[j + len] = fqmul(z, (int16_t)(f[j + len] - t));
-			}
-		}
-	}
+	invntt_layer(r->c, 2, &k, 0);
+	invntt_layer(r->c, 4, &k, 0);
+	invntt_layer(r->c, 8, &k, 0);
+	invntt_layer(r->c, 16, &k, 1);
+	invntt_layer(r->c, 32, &k, 0);
+	invntt_layer(r->c, 64, &k, 0);
+	invntt_layer(r->c, 128, &k, 0);
 	for (size_t j = 0; j < N; j++)
-		f[j] = fqmul(f[j], INVNTT_F);
+		r->c[j] = fqmul(r->c[j], INVNTT_F);
 }
 
 void sotto__mlkem_basemul(sotto__mlkem_poly *r, const sotto__mlkem_poly *a,
@@ -205,66 +244,113 @@ int sotto__mlkem_poly_frombytes_checked(sotto__mlkem_poly *r,
 #define COMPRESS_SHIFT 40
 #define COMPRESS_MUL ((((uint64_t)1 << COMPRESS_SHIFT) + 2 * Q - 1) / (2 * Q))
 
-uint16_t sotto__mlkem_compress_coeff(uint16_t x, unsigned d)
+static ALWAYS_INLINE uint16_t compress_coeff(uint16_t x, unsigned d)
 {
 	uint64_t num = ((uint64_t)x << (d + 1)) + Q;
 	return (uint16_t)(((num * COMPRESS_MUL) >> COMPRESS_SHIFT) & ((1u << d) - 1));
 }
 
+uint16_t sotto__mlkem_compress_coeff(uint16_t x, unsigned d)
+{
+	return compress_coeff(x, d);
+}
+
 /* Decompress_d(y) = round(q y / 2^d); y is at most 11 bits, so this fits. */
-static inline int16_t decompress_coeff(uint32_t y, unsigned d)
+static ALWAYS_INLINE int16_t decompress_coeff(uint32_t y, unsigned d)
 {
 	return (int16_t)((y * Q + (1u << (d - 1))) >> d);
 }
 
+/* ByteEncode_d / ByteDecode_d pack values little-endian, d bits each; eight
+ * values fill exactly d bytes, so both work on groups of eight through a
+ * 64-bit accumulator (at most 88 bits: for d = 11 the first 64 bits are
+ * flushed before the rest is added). Positions depend only on d and the
+ * index, never on the values. */
+static ALWAYS_INLINE void compress_d(uint8_t *out, const sotto__mlkem_poly *a, unsigned d)
+{
+	for (size_t g = 0; g < N / 8; g++) {
+		uint16_t t[8];
+		for (size_t i = 0; i < 8; i++)
+			t[i] = compress_coeff((uint16_t)a->c[8 * g + i], d);
+		uint64_t acc = 0;
+		unsigned bits = 0;
+		uint8_t *o = out + d * g;
+		for (size_t i = 0; i < 8; i++) {
+			if (bits + d > 64) {
+				for (unsigned b = 0; b < bits / 8; b++)
+					*o++ = (uint8_t)(acc >> (8 * b));
+				acc >>= 8 * (bits / 8);
+				bits %= 8;
+			}
+			acc |= (uint64_t)t[i] << bits;
+			bits += d;
+		}
+		for (unsigned b = 0; b < bits / 8; b++)
+			*o++ = (uint8_t)(acc >> (8 * b));
+	}
+}
+
+/* Dispatches to copies specialised for each constant d, which the compiler
+ * unrolls into straight-line shifts. */
 void sotto__mlkem_poly_compress(uint8_t *out, const sotto__mlkem_poly *a, unsigned d)
 {
-	/* Generic little-endian bit packer (ByteEncode_d): the bit positions
-	 * depend only on d and the index, never on the values. */
-	uint32_t acc = 0;
-	unsigned bits = 0;
-	size_t o = 0;
-	for (size_t i = 0; i < N; i++) {
-		acc |= (uint32_t)sotto__mlkem_compress_coeff((uint16_t)a->c[i], d) << bits;
-		bits += d;
-		while (bits >= 8) {
-			out[o++] = (uint8_t)acc;
-			acc >>= 8;
-			bits -= 8;
+	switch (d) {
+	case 1: compress_d(out, a, 1); break;
+	case 4: compress_d(out, a, 4); break;
+	case 5: compress_d(out, a, 5); break;
+	case 10: compress_d(out, a, 10); break;
+	case 11: compress_d(out, a, 11); break;
+	default: compress_d(out, a, d); break;
+	}
+}
+
+static ALWAYS_INLINE void decompress_d(sotto__mlkem_poly *r, const uint8_t *in, unsigned d)
+{
+	const uint32_t mask = (1u << d) - 1;
+	for (size_t g = 0; g < N / 8; g++) {
+		const uint8_t *p = in + d * g;
+		uint64_t lo = 0, hi = 0;
+		/* d bytes: up to 8 in lo, the rest (d = 10, 11) in hi. */
+		for (unsigned b = 0; b < d && b < 8; b++)
+			lo |= (uint64_t)p[b] << (8 * b);
+		for (unsigned b = 8; b < d; b++)
+			hi |= (uint64_t)p[b] << (8 * (b - 8));
+		for (unsigned i = 0; i < 8; i++) {
+			unsigned pos = d * i;
+			uint64_t v;
+			if (pos >= 64)
+				v = hi >> (pos - 64);
+			else if (pos + d > 64)
+				v = (lo >> pos) | (hi << (64 - pos));
+			else
+				v = lo >> pos;
+			r->c[8 * g + i] = decompress_coeff((uint32_t)v & mask, d);
 		}
 	}
 }
 
 void sotto__mlkem_poly_decompress(sotto__mlkem_poly *r, const uint8_t *in, unsigned d)
 {
-	uint32_t acc = 0;
-	unsigned bits = 0;
-	size_t o = 0;
-	uint32_t mask = (1u << d) - 1;
-	for (size_t i = 0; i < N; i++) {
-		while (bits < d) {
-			acc |= (uint32_t)in[o++] << bits;
-			bits += 8;
-		}
-		r->c[i] = decompress_coeff(acc & mask, d);
-		acc >>= d;
-		bits -= d;
+	switch (d) {
+	case 1: decompress_d(r, in, 1); break;
+	case 4: decompress_d(r, in, 4); break;
+	case 5: decompress_d(r, in, 5); break;
+	case 10: decompress_d(r, in, 10); break;
+	case 11: decompress_d(r, in, 11); break;
+	default: decompress_d(r, in, d); break;
 	}
 }
 
 void sotto__mlkem_cbd2(sotto__mlkem_poly *r, const uint8_t buf[128])
 {
 	/* Each coefficient uses four bits: x = b0 + b1, y = b2 + b3, f = x - y.
-	 * Adding the odd bits onto the even ones sums the pairs in place. */
-	for (size_t i = 0; i < N / 8; i++) {
-		uint32_t t = (uint32_t)buf[4 * i] | ((uint32_t)buf[4 * i + 1] << 8) |
-			     ((uint32_t)buf[4 * i + 2] << 16) | ((uint32_t)buf[4 * i + 3] << 24);
-		uint32_t s = (t & 0x55555555u) + ((t >> 1) & 0x55555555u);
-		for (size_t j = 0; j < 8; j++) {
-			int16_t x = (int16_t)((s >> (4 * j)) & 3);
-			int16_t y = (int16_t)((s >> (4 * j + 2)) & 3);
-			r->c[8 * i + j] = (int16_t)(x - y);
-		}
+	 * Adding the odd bits onto the even ones sums the pairs in place; one
+	 * byte gives two coefficients. */
+	for (size_t i = 0; i < N / 2; i++) {
+		uint8_t b = buf[i];
+		uint8_t s = (uint8_t)((b & 0x55) + ((b >> 1) & 0x55));
+		r->c[2 * i] = (int16_t)((s & 3) - ((s >> 2) & 3));
+		r->c[2 * i + 1] = (int16_t)(((s >> 4) & 3) - ((s >> 6) & 3));
 	}
 }
 
