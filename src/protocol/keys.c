@@ -103,6 +103,7 @@ int sotto_prekey_generate(sotto_prekey_record *rec, uint32_t id, sotto_rng_fn rn
 {
 	if (rec == NULL)
 		return SOTTO_ERR_INVALID_ARGUMENT;
+	memset(rec, 0, sizeof(*rec));
 	rec->id = id;
 	return sotto_ec_keypair_generate(&rec->key, rng, rng_ctx);
 }
@@ -278,7 +279,8 @@ int sotto_prekey_record_deserialize(sotto_prekey_record *rec, const uint8_t *in,
 	m = sotto__session__pre_key_record__unpack(NULL, inlen, in);
 	if (m == NULL)
 		return SOTTO_ERR_INVALID_KEY;
-	rec->id = m->id; /* proto3-style default 0 when absent, as libsignal */
+	memset(rec, 0, sizeof(*rec));
+	rec->id = m->id; /* default 0 when absent, as libsignal */
 	rc = load_ec_pair(&rec->key, m->has_public_key, m->public_key, m->has_private_key,
 			  m->private_key);
 	if (m->has_private_key)
