@@ -79,4 +79,8 @@ SOTTO_HIDDEN void sotto__mlkem_cbd2(sotto__mlkem_poly *r, const uint8_t buf[128]
  * caller retries with a longer prefix when it falls short. Public input. */
 SOTTO_HIDDEN size_t sotto__mlkem_sample_ntt(sotto__mlkem_poly *r, const uint8_t *buf, size_t len);
 
+/* Test hook (see mlkem.c): called on values derived from secrets that are
+ * public by design. */
+SOTTO_HIDDEN extern void (*sotto__mlkem_ct_declassify)(const void *p, size_t len);
+
 #endif
