@@ -322,6 +322,18 @@ static void test_wrong_prologue_and_key(void)
 	CHECK_RC(sotto_noise_remote_static(res, k), SOTTO_ERR_NOT_FOUND);
 	sotto_noise_handshake_free(ini);
 	sotto_noise_handshake_free(res);
+
+	/* A low-order ephemeral key (all zeros) from the client: XX message 1
+	 * carries no DH, so the server notices when its reply needs ee, and
+	 * the reply fails and kills the handshake. */
+	res = new_hs(SOTTO_NOISE_XX, SOTTO_NOISE_RESPONDER, PRO, sizeof(PRO) - 1, &s, NULL);
+	uint8_t zero_e[32] = { 0 }, buf[256];
+	size_t n;
+	CHECK_RC(sotto_noise_read_message(res, zero_e, 32, buf, sizeof(buf), &n), 0);
+	CHECK_RC(sotto_noise_write_message(res, NULL, 0, buf, sizeof(buf), &n),
+		 SOTTO_ERR_INVALID_KEY);
+	CHECK(sotto_noise_handshake_action(res) == SOTTO_NOISE_FAILED);
+	sotto_noise_handshake_free(res);
 }
 
 /* Feeds stream to the decoder in pseudo-random pieces, decrypts every frame
