@@ -11,7 +11,7 @@
  * libsignal drew.
  *
  * Requests:
- *   {"op":"encrypt","state":S,"pq_key":h,"pq_msg":h,"addresses":h?,"plaintext":h}
+ *   {"op":"encrypt","state":S,"pq_key":h? (absent: no salt),"pq_msg":h,"addresses":h?,"plaintext":h}
  *       -> {"message":h (SignalMessage, or PreKeySignalMessage while pending),
  *           "state":S'}
  *   {"op":"decrypt","state":S,"message":h,"pq_key":h,"addresses":h?,"rng":h}
@@ -21,6 +21,11 @@
  *    "message":h (PreKeySignalMessage),"pq_key":h,"addresses":h?,"rng":h}
  *       -> {"pqr":h,"plaintext":h,"state":S' (after decrypting the inner
  *           message),"reencoded_equal":bool}
+ *   {"op":"initiate","identity_priv":h,"local_reg":n,"now":n,"rng":h,
+ *    "bundle":{registration_id, device_id, pre_key_id?, pre_key?,
+ *              signed_pre_key_id, signed_pre_key, signed_pre_key_signature,
+ *              identity_key, kyber_pre_key_id, kyber_pre_key,
+ *              kyber_pre_key_signature}} -> {"pqr":h,"state":S (with pending)}
  *   {"op":"addresses","sender":str,"sender_device":n,"recipient":str,
  *    "recipient_device":n} -> {"addresses":h}
  * Errors: {"error":"<sotto_error_code_name>","rc":n}. */
@@ -222,6 +227,20 @@ static json_t *state_to_json(const sotto_session_state *st)
 	}
 	json_object_set_new(j, "receivers", rs);
 	json_object_set_new(j, "has_pending", json_boolean(st->has_pending));
+	if (st->has_pending) {
+		/* The pending items, in the form state_from_json reads. */
+		const sotto_pending_prekey *p = &st->pending;
+		json_t *jp = json_object();
+
+		if (p->has_pre_key_id)
+			json_object_set_new(jp, "pre_key_id", json_integer(p->pre_key_id));
+		json_object_set_new(jp, "signed_pre_key_id", json_integer(p->signed_pre_key_id));
+		json_object_set_new(jp, "base_key", jhex(p->base_key, 33));
+		json_object_set_new(jp, "timestamp", json_integer((json_int_t)p->timestamp));
+		json_object_set_new(jp, "kyber_pre_key_id", json_integer(p->kyber_pre_key_id));
+		json_object_set_new(jp, "kyber_ct", jhex(p->kyber_ciphertext, sizeof(p->kyber_ciphertext)));
+		json_object_set_new(j, "pending", jp);
+	}
 	json_object_set_new(j, "remote_reg", json_integer(st->remote_registration_id));
 	json_object_set_new(j, "local_reg", json_integer(st->local_registration_id));
 	if (st->has_alice_base_key)
@@ -288,7 +307,7 @@ static json_t *op_encrypt(json_t *req)
 	pq_msg = get_hex(req, "pq_msg", &pqml);
 	addr = get_hex(req, "addresses", &al);
 	pt = get_hex(req, "plaintext", &ptl);
-	if (st == NULL || pq_key == NULL || pqkl != 32 || pt == NULL) {
+	if (st == NULL || (pq_key != NULL && pqkl != 32) || pt == NULL) {
 		res = err(SOTTO_ERR_INVALID_ARGUMENT);
 		goto done;
 	}
@@ -439,6 +458,58 @@ done:
 	return res;
 }
 
+static json_t *op_initiate(json_t *req)
+{
+	sotto_identity_keypair id;
+	static sotto_prekey_bundle b;
+	sotto_session_state *st = NULL;
+	uint8_t priv[32], pqr[32];
+	json_t *jb = json_object_get(req, "bundle"), *res;
+	byte_rng rng = {0};
+	int rc;
+
+	memset(&b, 0, sizeof(b));
+	rng.buf = get_hex(req, "rng", &rng.len);
+	if (get_fixed(req, "identity_priv", priv, 32) || sotto_ec_keypair_from_private(&id, priv) ||
+	    !json_is_object(jb) || get_fixed(jb, "signed_pre_key", b.signed_pre_key, 33) ||
+	    get_fixed(jb, "signed_pre_key_signature", b.signed_pre_key_signature, 64) ||
+	    get_fixed(jb, "identity_key", b.identity_key, 33) ||
+	    get_fixed(jb, "kyber_pre_key", b.kyber_pre_key, sizeof(b.kyber_pre_key)) ||
+	    get_fixed(jb, "kyber_pre_key_signature", b.kyber_pre_key_signature, 64)) {
+		free(rng.buf);
+		return err(SOTTO_ERR_INVALID_ARGUMENT);
+	}
+	b.registration_id = get_u32(jb, "registration_id");
+	b.device_id = get_u32(jb, "device_id");
+	b.signed_pre_key_id = get_u32(jb, "signed_pre_key_id");
+	b.kyber_pre_key_id = get_u32(jb, "kyber_pre_key_id");
+	if (json_object_get(jb, "pre_key") != NULL) {
+		b.has_pre_key = 1;
+		b.pre_key_id = get_u32(jb, "pre_key_id");
+		if (get_fixed(jb, "pre_key", b.pre_key, 33)) {
+			free(rng.buf);
+			return err(SOTTO_ERR_INVALID_ARGUMENT);
+		}
+	}
+	rc = sotto_pqxdh_initiate(&st, pqr, &id, get_u32(req, "local_reg"), &b,
+				  (uint64_t)json_integer_value(json_object_get(req, "now")), bytes_rng,
+				  &rng);
+	if (rc != 0) {
+		res = err(rc);
+	} else {
+		json_t *js = state_to_json(st);
+
+		res = json_object();
+		json_object_set_new(res, "pqr", jhex(pqr, 32));
+		json_object_set_new(res, "state", js);
+	}
+	sotto_session_state_free(st);
+	sotto_memzero(&id, sizeof(id));
+	sotto_memzero(priv, sizeof(priv));
+	free(rng.buf);
+	return res;
+}
+
 static json_t *op_addresses(json_t *req)
 {
 	uint8_t a[36];
@@ -482,6 +553,8 @@ int main(void)
 				res = op_decrypt(req);
 			else if (strcmp(op, "respond") == 0)
 				res = op_respond(req);
+			else if (strcmp(op, "initiate") == 0)
+				res = op_initiate(req);
 			else if (strcmp(op, "addresses") == 0)
 				res = op_addresses(req);
 			else
