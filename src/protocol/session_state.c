@@ -253,7 +253,7 @@ int sotto_session_state_serialize(const sotto_session_state *st, uint8_t *out, s
 		recv[i].index = c->index;
 		recv[i].has_chain_key = 1;
 		recv[i].chain_key = bin(c->chain_key, 32);
-		recv[i].skipped = keyp + k;
+		recv[i].skipped = c->nskipped ? keyp + k : NULL;
 		recv[i].n_skipped = c->nskipped;
 		for (j = 0; j < c->nskipped; j++, k++) {
 			sotto__session__skipped_key__init(&keys[k]);

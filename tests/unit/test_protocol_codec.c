@@ -377,7 +377,7 @@ static void test_prekey(void)
 	CHECK_RC(sotto_prekey_signal_message_parse(&p, buf, 0), SOTTO_ERR_INVALID_MESSAGE);
 	/* Only one of the Kyber fields: field 7 alone. */
 	{
-		uint8_t m2[200];
+		uint8_t m2[512];
 		size_t n = 0, k;
 
 		m2[n++] = 0x44;
