@@ -94,7 +94,8 @@ export class Driver {
 	constructor(cmd, label) {
 		this.cmd = cmd;
 		this.label = label;
-		this.proc = spawn(cmd, { shell: true, stdio: ['pipe', 'pipe', 'pipe'] });
+		// Own process group, so that a failed scenario can kill the shell and the driver.
+		this.proc = spawn(cmd, { shell: true, detached: true, stdio: ['pipe', 'pipe', 'pipe'] });
 		this.pending = [];
 		this.nextId = 1;
 		this.outBuf = [];
@@ -212,14 +213,19 @@ export class Driver {
 	async close(timeoutMs = 20000) {
 		this.flush();
 		if (this.exitCode === undefined) this.proc.stdin.end();
-		const t = setTimeout(() => this.proc.kill('SIGKILL'), timeoutMs);
+		const t = setTimeout(() => this.terminate(), timeoutMs);
 		const code = await this.exited;
 		clearTimeout(t);
 		if (this.pending.length) this.kill('closed with requests outstanding');
 		return code;
 	}
 	terminate() {
-		if (this.exitCode === undefined) this.proc.kill('SIGKILL');
+		if (this.exitCode !== undefined) return;
+		try {
+			process.kill(-this.proc.pid, 'SIGKILL');
+		} catch {
+			this.proc.kill('SIGKILL');
+		}
 	}
 }
 
