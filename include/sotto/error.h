@@ -34,6 +34,9 @@ enum sotto_error {
 	SOTTO_ERR_EXISTS = -25, /* a unique thing (e.g. a device's Noise key) is already stored */
 	SOTTO_ERR_QUEUE_FULL = -26, /* a device's message queue is at its length limit */
 	SOTTO_ERR_LIMIT = -27, /* another configured limit is reached (e.g. devices per account) */
+	SOTTO_ERR_KT_PROOF = -28, /* a Merkle inclusion or consistency proof does not verify */
+	SOTTO_ERR_KT_STALE = -29, /* a tree head older than the one already seen (replay) */
+	SOTTO_ERR_KT_FORK = -30, /* two tree heads cannot belong to one append-only log */
 };
 
 /* A short English description of an error code; never NULL. */

@@ -25,6 +25,9 @@ const char *sotto_strerror(int err)
 	case SOTTO_ERR_EXISTS: return "already exists";
 	case SOTTO_ERR_QUEUE_FULL: return "message queue full";
 	case SOTTO_ERR_LIMIT: return "limit reached";
+	case SOTTO_ERR_KT_PROOF: return "key transparency proof does not verify";
+	case SOTTO_ERR_KT_STALE: return "key transparency tree head is older than the current view";
+	case SOTTO_ERR_KT_FORK: return "key transparency log fork detected";
 	default: return "unknown error";
 	}
 }
