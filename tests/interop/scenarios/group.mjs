@@ -202,10 +202,37 @@ async function skdmErrors(ctx) {
 	return 'SKDM errors and empty group plaintext';
 }
 
+// Sender keys have the same limits as the double ratchet: a jump of more than 25,000
+// iterations is refused, and only the 2,000 newest skipped keys are kept.
+async function groupForwardJump(ctx) {
+	const rng = ctx.rng;
+	const LIMIT = 25000;
+	const alice = await createParty(ctx.spawn('A'), 'alice', 1);
+	const bob = await createParty(ctx.spawn('B'), 'bob', 1);
+	const dist = rng.uuid();
+	await distribute(alice, [bob], dist);
+	const all = [];
+	const CH = 2500;
+	for (let start = 0; start <= LIMIT + 1; start += CH) {
+		const jobs = [];
+		for (let i = start; i < Math.min(LIMIT + 2, start + CH); i++) jobs.push(gEncrypt(alice, dist, rng.plaintext(8)));
+		all.push(...(await Promise.all(jobs)));
+	}
+	await gReject(bob, all[LIMIT + 1], 'invalid_message', `iteration ${LIMIT + 1} (jump beyond the limit)`);
+	await gDeliver(bob, all[LIMIT], `iteration ${LIMIT} (exactly at the limit)`);
+	await gDeliver(bob, all[LIMIT + 1], `iteration ${LIMIT + 1} after the jump`);
+	await gDeliver(bob, all[LIMIT - 2000], `iteration ${LIMIT - 2000} (newest 2000 skipped keys kept)`);
+	await gReject(bob, all[LIMIT - 2001], 'duplicate_message', `iteration ${LIMIT - 2001} (skipped key dropped)`);
+	await gReject(bob, all[0], 'duplicate_message', 'iteration 0 (skipped key dropped)');
+	await gDeliver(bob, all[LIMIT - 1], `iteration ${LIMIT - 1}`);
+	return `${LIMIT + 2} group messages: jump ${LIMIT + 1} refused, ${LIMIT} accepted, 2000 skipped keys kept`;
+}
+
 export const groupScenarios = [
 	['group-five', groupFive],
 	['group-late-joiner', lateJoiner],
 	['sender-key-rotation', rotation],
 	['group-errors', skdmErrors],
+	['group-forward-jump', groupForwardJump],
 	['safety-numbers', safetyNumbers],
 ];

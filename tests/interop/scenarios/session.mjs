@@ -269,7 +269,7 @@ async function bitflips(ctx) {
 		const [s, r] = i % 2 ? [alice, bob] : [bob, alice];
 		await deliverAll(await sendMany(s, r, rng, rng.range(1, 4)));
 	}
-	const mid = await encrypt(bob, alice, rng.bytes(200));
+	const mid = await encrypt(bob, alice, rng.bytes(60));
 	report.push(`mid ${fmt(await flipsRejected(alice, bob, 2, mid.ct, null, 'message'))}`);
 	await deliver(mid, 'genuine message after flips');
 	// 5. A sender-key group message.
