@@ -627,7 +627,8 @@ static int state_take_seed(sk_state *s, uint32_t it, uint8_t seed[32])
 		sk_mkey *nk = malloc((keep_old + keep_new) * sizeof(sk_mkey));
 		if (nk == NULL)
 			return SOTTO_ERR_NOMEM;
-		memcpy(nk, s->keys + (s->nkeys - keep_old), keep_old * sizeof(sk_mkey));
+		if (keep_old > 0)
+			memcpy(nk, s->keys + (s->nkeys - keep_old), keep_old * sizeof(sk_mkey));
 		size_t w = keep_old;
 		uint32_t first_kept = it - (uint32_t)keep_new;
 		rc = 0;
