@@ -324,7 +324,9 @@ static inline int sotto_store_account_get(sotto_store *st,
 
 /* Links a new device; *device_id gets the lowest id in 2..127 with no linked
  * device (a row left by an unlinked device with that id is replaced).
- * SOTTO_ERR_LIMIT when all are taken, SOTTO_ERR_EXISTS for a known Noise key. */
+ * SOTTO_ERR_LIMIT when all are taken, SOTTO_ERR_EXISTS for a known Noise key,
+ * SOTTO_ERR_NOT_FOUND when the account does not exist or has no linked
+ * device left. */
 static inline int sotto_store_device_add(sotto_store *st,
 	const uint8_t account_id[SOTTO_STORE_ID_BYTES], const sotto_store_new_device *dev,
 	int64_t now_ms, uint32_t *device_id, const sotto_store_cb *cb)

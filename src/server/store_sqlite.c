@@ -244,7 +244,8 @@ static const char *const stmt_sql[ST__COUNT] = {
 	[ST_ENV_DELETE] = "DELETE FROM envelopes WHERE dev = ?1 AND seq = ?2",
 	[ST_QLEN_SUB] = "UPDATE devices SET queue_len = queue_len - ?2 WHERE pk = ?1",
 	[ST_QLEN_GET] = "SELECT queue_len FROM devices WHERE pk = ?1",
-	[ST_INVITE_INSERT] = "INSERT INTO invites (hash, created_ms, expires_ms) VALUES (?1, ?2, ?3)",
+	[ST_INVITE_INSERT] = "INSERT INTO invites (hash, created_ms, expires_ms) "
+			     "VALUES (?1, ?2, ?3)",
 	[ST_INVITE_USE] = "UPDATE invites SET used_ms = ?2 WHERE hash = ?1 AND used_ms IS NULL "
 			  "AND expires_ms > ?2",
 	[ST_ATT_INSERT] = "INSERT INTO attachments (id, size, digest, created_ms) "
@@ -603,6 +604,11 @@ static void reader_put(struct sqlstore *s, struct conn *c)
 {
 	/* Never hand back a connection inside a read transaction: it would
 	 * pin an old WAL snapshot and block checkpoints. */
+	sqlite3_stmt *busy = NULL;
+
+	while ((busy = sqlite3_next_stmt(c->db, busy)) != NULL)
+		if (sqlite3_stmt_busy(busy))
+			sqlite3_reset(busy);
 	if (!sqlite3_get_autocommit(c->db))
 		(void)exec_id(s, c, ST_ROLLBACK);
 	pthread_mutex_lock(&s->rmu);
@@ -622,7 +628,8 @@ static int migrate(struct sqlstore *s, struct conn *c, char *errbuf, size_t errc
 	rc = exec_sql(s, c, "BEGIN IMMEDIATE;");
 	if (rc != 0)
 		return rc;
-	rc = exec_sql(s, c, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);");
+	rc = exec_sql(s, c,
+		"CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);");
 	if (rc != 0)
 		goto fail;
 	if (sqlite3_prepare_v2(c->db, "SELECT max(version) FROM schema_version", -1, &st, NULL) !=
@@ -943,7 +950,8 @@ static int insert_device(struct sqlstore *s, struct conn *c, const uint8_t *acco
 static int invite_hash(const uint8_t *code, uint8_t out[SOTTO_SHA256_BYTES])
 {
 	static const uint8_t label[] = "sotto invite v1";
-	const sotto_iov parts[2] = { { label, sizeof label - 1 }, { code, SOTTO_STORE_INVITE_BYTES } };
+	const sotto_iov parts[2] = { { label, sizeof label - 1 },
+		{ code, SOTTO_STORE_INVITE_BYTES } };
 
 	return sotto_sha256_v(out, parts, 2) != 0 ? SOTTO_ERR_CRYPTO : 0;
 }
@@ -1090,7 +1098,8 @@ static int w_device_add(struct sqlstore *s, struct conn *c, struct wreq *r)
 	rc = stmt(s, c, ST_DEVICE_DELETE_UNLINKED, &st);
 	if (rc == 0)
 		rc = binds_ok(s, c,
-			bind_blob(st, 1, acct, SOTTO_STORE_ID_BYTES) | sqlite3_bind_int64(st, 2, id));
+			bind_blob(st, 1, acct, SOTTO_STORE_ID_BYTES) |
+				sqlite3_bind_int64(st, 2, id));
 	if (rc == 0)
 		rc = run_stmt(s, c, st);
 	if (rc == 0)
@@ -1204,8 +1213,13 @@ static int read_device(struct sqlstore *s, sqlite3_stmt *st, sotto_store_device 
 	len = sqlite3_column_bytes(st, 5);
 	if (len < 0 || len > SOTTO_STORE_MAX_DEVICE_NAME)
 		return SOTTO_ERR_STORAGE;
-	if (len > 0)
-		memcpy(d->name, sqlite3_column_blob(st, 5), (size_t)len);
+	if (len > 0) {
+		const void *p = sqlite3_column_blob(st, 5);
+
+		if (p == NULL)
+			return SOTTO_ERR_NOMEM;
+		memcpy(d->name, p, (size_t)len);
+	}
 	d->name_len = (size_t)len;
 	d->created_ms = sqlite3_column_int64(st, 6);
 	d->last_seen_ms = sqlite3_column_int64(st, 7);
@@ -1459,7 +1473,8 @@ static int take_keys(struct sqlstore *s, struct conn *c, sqlite3_int64 pk, sotto
 			rc = stmt(s, c, ST_EC_DELETE, &del);
 		if (rc == 0)
 			rc = binds_ok(s, c,
-				sqlite3_bind_int64(del, 1, pk) | sqlite3_bind_int64(del, 2, b->ec.id));
+				sqlite3_bind_int64(del, 1, pk) |
+					sqlite3_bind_int64(del, 2, b->ec.id));
 		if (rc == 0)
 			rc = run_stmt(s, c, del);
 	}
@@ -1480,7 +1495,8 @@ static int take_keys(struct sqlstore *s, struct conn *c, sqlite3_int64 pk, sotto
 			rc = stmt(s, c, ST_KEM_DELETE, &del);
 		if (rc == 0)
 			rc = binds_ok(s, c,
-				sqlite3_bind_int64(del, 1, pk) | sqlite3_bind_int64(del, 2, b->kem.id));
+				sqlite3_bind_int64(del, 1, pk) |
+					sqlite3_bind_int64(del, 2, b->kem.id));
 		if (rc == 0)
 			rc = run_stmt(s, c, del);
 		return rc;
@@ -1672,7 +1688,8 @@ static int op_queue_fetch(void *be, const uint8_t account_id[SOTTO_STORE_ID_BYTE
 		rc = stmt(s, c, ST_QUEUE_FETCH, &st);
 	if (rc == 0)
 		rc = binds_ok(s, c,
-			sqlite3_bind_int64(st, 1, pk) | sqlite3_bind_int64(st, 2, (int64_t)from_seq) |
+			sqlite3_bind_int64(st, 1, pk) |
+				sqlite3_bind_int64(st, 2, (int64_t)from_seq) |
 				sqlite3_bind_int64(st, 3, (sqlite3_int64)cap + 1));
 	if (rc != 0)
 		goto done;
@@ -1742,7 +1759,8 @@ static int w_queue_ack(struct sqlstore *s, struct conn *c, struct wreq *r)
 		rc = stmt(s, c, ST_ENV_DELETE, &st);
 		if (rc == 0)
 			rc = binds_ok(s, c,
-				sqlite3_bind_int64(st, 1, pk) | sqlite3_bind_int64(st, 2, (int64_t)seq));
+				sqlite3_bind_int64(st, 1, pk) |
+					sqlite3_bind_int64(st, 2, (int64_t)seq));
 		if (rc == 0)
 			rc = run_stmt(s, c, st);
 		if (rc == 0)
@@ -1834,7 +1852,8 @@ static int w_invite_create(struct sqlstore *s, struct conn *c, struct wreq *r)
 		rc = stmt(s, c, ST_INVITE_INSERT, &st);
 	if (rc == 0)
 		rc = binds_ok(s, c,
-			bind_blob(st, 1, h, sizeof h) | sqlite3_bind_int64(st, 2, r->a.icreate.now) |
+			bind_blob(st, 1, h, sizeof h) |
+				sqlite3_bind_int64(st, 2, r->a.icreate.now) |
 				sqlite3_bind_int64(st, 3, r->a.icreate.expires));
 	if (rc == 0)
 		rc = run_stmt(s, c, st);
@@ -1891,7 +1910,8 @@ static int w_attachment_create(struct sqlstore *s, struct conn *c, struct wreq *
 			rc = binds_ok(s, c,
 				bind_blob(st, 1, r->a.acreat.id, SOTTO_STORE_ID_BYTES) |
 					sqlite3_bind_int64(st, 2, (sqlite3_int64)r->a.acreat.size) |
-					bind_blob(st, 3, r->a.acreat.digest, SOTTO_STORE_DIGEST_BYTES) |
+					bind_blob(st, 3, r->a.acreat.digest,
+						SOTTO_STORE_DIGEST_BYTES) |
 					sqlite3_bind_int64(st, 4, r->a.acreat.now));
 		if (rc == 0)
 			rc = run_stmt(s, c, st);

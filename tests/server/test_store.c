@@ -292,7 +292,8 @@ static void test_prekeys(const char *dir)
 	CHECK(b[0].has_kem && !b[0].kem_is_last_resort && b[0].kem.id == 500 &&
 		memcmp(b[0].kem.pub, kem[1].pub, SOTTO_STORE_KEM_KEY_BYTES) == 0 &&
 		memcmp(b[0].kem.sig, kem[1].sig, 64) == 0);
-	CHECK(b[1].device_id == 2 && b[1].has_signed && b[1].signed_prekey.id == 8 && !b[1].has_ec &&
+	CHECK(b[1].device_id == 2 && b[1].has_signed && b[1].signed_prekey.id == 8 &&
+		!b[1].has_ec &&
 		b[1].has_kem && b[1].kem_is_last_resort && b[1].kem.id == 901 &&
 		memcmp(b[1].kem.pub, lr2.pub, SOTTO_STORE_KEM_KEY_BYTES) == 0);
 	CHECK_RC(sotto_store_prekeys_count(st, a, 1, &cnt), 0);
@@ -553,7 +554,8 @@ static void test_invites(const char *dir)
 		sqlite3_stmt *s;
 		int rows = 0, leaks = 0;
 
-		CHECK(sqlite3_prepare_v2(db, "SELECT hash FROM invites", -1, &s, NULL) == SQLITE_OK);
+		CHECK(sqlite3_prepare_v2(db, "SELECT hash FROM invites", -1, &s, NULL) ==
+			SQLITE_OK);
 		while (sqlite3_step(s) == SQLITE_ROW) {
 			const uint8_t *h = sqlite3_column_blob(s, 0);
 			int hl = sqlite3_column_bytes(s, 0);
