@@ -12,6 +12,7 @@
 #include "sotto/group.h"
 #include "sotto/hash.h"
 #include "sotto/kem.h"
+#include "sotto/kt.h"
 #include "sotto/sealed.h"
 #include "sotto/protocol.h"
 #include "sotto/noise.h"
