@@ -304,9 +304,14 @@ static void test_full_disk(void)
 			cb[i].arg = &w[i];
 			CHECK_RC(sotto_store_enqueue(st, &e[i], 1, T0, &sq[i], &cb[i]), 0);
 		}
+		sotto_store_stats stats;
+
 		CHECK_RC(st_waiter_wait(&w[0]), SOTTO_ERR_STORAGE);
 		CHECK_RC(st_waiter_wait(&w[1]), 0);
 		acked[ackn++] = sq[1];
+		sotto_store_get_stats(st, &stats);
+		printf("full disk pair: %llu request(s) re-run alone after a failed group commit\n",
+			(unsigned long long)stats.retried);
 	}
 	sotto_store_close(st);
 
