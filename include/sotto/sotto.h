@@ -14,6 +14,7 @@
 #include "sotto/kem.h"
 #include "sotto/kt.h"
 #include "sotto/sealed.h"
+#include "sotto/session.h"
 #include "sotto/protocol.h"
 #include "sotto/noise.h"
 #include "sotto/util.h"
