@@ -37,6 +37,8 @@ enum sotto_error {
 	SOTTO_ERR_KT_PROOF = -28, /* a Merkle inclusion or consistency proof does not verify */
 	SOTTO_ERR_KT_STALE = -29, /* a tree head older than the one already seen (replay) */
 	SOTTO_ERR_KT_FORK = -30, /* two tree heads cannot belong to one append-only log */
+	SOTTO_ERR_NETWORK = -31, /* a connection failed or was closed */
+	SOTTO_ERR_TIMEOUT = -32, /* no answer in the time allowed */
 };
 
 /* A short English description of an error code; never NULL. */

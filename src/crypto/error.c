@@ -28,6 +28,8 @@ const char *sotto_strerror(int err)
 	case SOTTO_ERR_KT_PROOF: return "key transparency proof does not verify";
 	case SOTTO_ERR_KT_STALE: return "key transparency tree head is older than the current view";
 	case SOTTO_ERR_KT_FORK: return "key transparency log fork detected";
+	case SOTTO_ERR_NETWORK: return "network error or connection closed";
+	case SOTTO_ERR_TIMEOUT: return "timed out";
 	default: return "unknown error";
 	}
 }
