@@ -1,0 +1,168 @@
+/* Copyright (c) 2026 The Sotto authors. ISC license, see LICENSE. */
+/* Shared between server.c (workers, accept, registry), conn.c (one client
+ * connection: TCP, Noise, framing) and handler.c (requests). */
+#ifndef SOTTO_SERVER_INTERNAL_H
+#define SOTTO_SERVER_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "server/ratelimit.h"
+#include "server/server.h"
+#include "server/store.h"
+#include "wire/wire.h"
+
+struct srv_worker;
+struct conn;
+struct op;
+
+/* Work handed to a worker from another thread. */
+enum task_kind {
+	TASK_NEW_CONN = 1, /* a freshly accepted socket */
+	TASK_OP_DONE,      /* a store write finished (the task is op->task) */
+	TASK_NOTIFY,       /* a device has new envelopes or changed */
+	TASK_STOP,         /* drain and stop */
+};
+
+enum notify_kind {
+	NOTIFY_ENVELOPE = 1, /* new envelope(s) up to seq */
+	NOTIFY_DEVICES,      /* the account's device list changed */
+	NOTIFY_UNLINKED,     /* the device was unlinked: close it */
+	NOTIFY_PREKEYS_LOW,  /* one-time prekeys are running out */
+};
+
+struct task {
+	struct task *next;
+	enum task_kind kind;
+	union {
+		struct {
+			int fd;
+			char addr[64];
+			uint8_t addr_key[16];
+			uint8_t addr_key_len;
+		} conn;
+		struct op *op;
+		struct {
+			uint8_t account[SOTTO_STORE_ID_BYTES];
+			uint32_t device;
+			enum notify_kind what;
+			uint64_t seq;
+			uint32_t ec, kem;
+		} notify;
+	} u;
+};
+
+struct srv_worker {
+	struct sotto_server *srv;
+	unsigned idx;
+	uv_loop_t loop;
+	uv_thread_t thread;
+	uv_async_t async;
+	uv_timer_t tick;
+	pthread_mutex_t lock;
+	struct task *head, *tail; /* posted tasks, under lock */
+	struct conn *conns;       /* every connection of this worker */
+	size_t nconns;
+	int stopping;
+	uint64_t stop_deadline_ms;
+	uint8_t readbuf[65536]; /* shared by this loop's reads: data is consumed at once */
+};
+
+#define REG_BUCKETS 4096
+
+struct sotto_server {
+	sotto_server_config cfg;
+	char data_dir[1024];
+	char address[96];
+	sotto_store *store;
+	uint8_t static_priv[32], static_pub[32];
+	uv_loop_t main_loop;
+	uv_poll_t listen_poll;
+	uv_signal_t sigterm, sigint;
+	uv_async_t stop_async;
+	int listen_fd;
+	struct srv_worker *workers;
+	unsigned nworkers, next_worker;
+	atomic_size_t nconns;
+	atomic_int stopping;
+	pthread_mutex_t reg_lock;
+	struct conn *reg[REG_BUCKETS]; /* authenticated connections by (account, device) */
+	sotto_ratelimit rl_addr, rl_dev;
+	pthread_mutex_t attach_lock; /* serialises chunk appends */
+};
+
+enum conn_state {
+	CONN_HANDSHAKE = 1,
+	CONN_OPEN,
+	CONN_CLOSING,
+};
+
+struct conn {
+	struct srv_worker *w;
+	struct conn *prev, *next; /* worker list */
+	struct conn *reg_next;    /* registry bucket chain (under reg_lock) */
+	uv_tcp_t tcp;
+	int refs; /* 1 for the handle + 1 per operation in flight */
+	enum conn_state state;
+	uint8_t reading, registered, authed, drained, fetching, refetch, want_fetch;
+	uint8_t addr_key_len;
+	uint8_t addr_key[16];
+	sotto_noise_handshake *hs;
+	sotto_noise_cipher *tx, *rx;
+	sotto_wire_reader frames, msgs;
+	uint8_t peer_key[32];
+	uint8_t account[SOTTO_STORE_ID_BYTES];
+	uint32_t device;
+	uint64_t last_pushed; /* highest seq pushed on this connection */
+	size_t write_pending;
+	unsigned inflight;
+	uint64_t created_ms;
+};
+
+/* An operation: one request (or a queue fetch) in progress. */
+typedef void (*op_fn)(struct op *op);
+struct op {
+	struct task task; /* for TASK_OP_DONE */
+	struct conn *c;
+	uint64_t req_id;
+	Sotto__Service__Request *req; /* owned; NULL for internal ops */
+	uv_work_t work;
+	op_fn run;   /* in the thread pool (blocking store reads, file I/O) */
+	op_fn after; /* on the loop */
+	int rc;
+	const char *err; /* static reason text for the response */
+	void *data;      /* handler-specific state, freed with free_data */
+	void (*free_data)(void *);
+};
+
+/* server.c */
+uint64_t srv_now_ms(void);
+void srv_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void srv_post(struct srv_worker *w, struct task *t);
+void srv_registry_add(struct conn *c);
+void srv_registry_remove(struct conn *c);
+/* Tells every connection of (account, device) (device 0: every device)
+ * about something, on whatever worker it lives. */
+void srv_notify(struct sotto_server *s, const uint8_t account[SOTTO_STORE_ID_BYTES],
+	uint32_t device, enum notify_kind what, uint64_t seq);
+void srv_notify_prekeys(struct sotto_server *s, const uint8_t account[SOTTO_STORE_ID_BYTES],
+	uint32_t device, uint32_t ec, uint32_t kem);
+void srv_handle_notify(struct srv_worker *w, struct task *t);
+
+/* conn.c */
+void conn_start(struct srv_worker *w, struct task *t);
+void conn_close(struct conn *c);
+void conn_unref(struct conn *c);
+/* Encrypts and queues a ServerMessage; closes the connection on failure. */
+int conn_send(struct conn *c, const Sotto__Service__ServerMessage *m);
+void conn_pause_check(struct conn *c);
+
+/* handler.c */
+void handle_request(struct conn *c, const uint8_t *msg, size_t len);
+void conn_fetch_queue(struct conn *c);
+void handle_notify_conn(struct conn *c, const struct task *t);
+void op_done_task(struct op *op);
+
+#endif
