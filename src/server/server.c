@@ -30,7 +30,12 @@ uint64_t srv_now_ms(void)
 void srv_log(int level, const char *fmt, ...)
 {
 	static const char *names[] = {"error", "warning", "info", "debug"};
+	static int debug = -1;
 	char line[512];
+	if (debug < 0)
+		debug = getenv("SOTTOD_DEBUG") != NULL;
+	if (level >= 3 && !debug)
+		return;
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
