@@ -3,13 +3,15 @@
  * are clamped on load, an all-zero shared secret is an error, and a PQXDH base
  * key must be canonical (signal-protocol-facts §1.1). Also the birational maps
  * between the Montgomery and Edwards forms that XEdDSA needs; those run on
- * public keys only, so they use OpenSSL's BIGNUM arithmetic. */
-#include <openssl/bn.h>
+ * public keys only, so they use the variable-time field arithmetic of
+ * fe25519.c. */
 #include <sodium.h>
 #include <string.h>
 
 #include "backend.h"
 #include "curve_internal.h"
+#include "fe25519.h"
+#include "ge25519_vartime.h"
 #include "sotto/curve.h"
 #include "sotto/error.h"
 #include "sotto/util.h"
@@ -19,9 +21,6 @@ static const uint8_t P_LE[32] = {
 	0xed, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
 	0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f,
 };
-
-/* The Edwards identity point (0, 1). */
-static const uint8_t ED_IDENTITY[32] = { 1 };
 
 /* libsodium returns 0 or -1. Turns that into 0 or err without a branch, so a
  * result computed from a secret does not become a secret-dependent jump here;
@@ -77,67 +76,34 @@ int sotto_x25519(uint8_t shared[SOTTO_X25519_BYTES], const uint8_t priv[SOTTO_X2
 	return ct_status(rc, SOTTO_ERR_INVALID_KEY);
 }
 
-/* out = num/den mod p for the two maps, on public data:
- *   to_edwards: y = (u - 1)/(u + 1);  to_mont: u = (1 + y)/(1 - y).
- * The input's bit 255 is ignored and the rest is reduced mod p, as
- * curve25519-dalek's FieldElement::from_bytes does. */
-static int field_ratio(uint8_t out[32], const uint8_t in[32], int to_mont)
-{
-	uint8_t x[32];
-	int rc = SOTTO_ERR_INTERNAL;
-	BN_CTX *ctx = BN_CTX_new();
-	if (ctx == NULL)
-		return SOTTO_ERR_NOMEM;
-	BN_CTX_start(ctx);
-	BIGNUM *p = BN_CTX_get(ctx), *v = BN_CTX_get(ctx), *one = BN_CTX_get(ctx);
-	BIGNUM *num = BN_CTX_get(ctx), *den = BN_CTX_get(ctx), *res = BN_CTX_get(ctx);
-	if (res == NULL)
-		goto done;
-	memcpy(x, in, 32);
-	x[31] &= 0x7f;
-	if (BN_lebin2bn(P_LE, 32, p) == NULL || BN_lebin2bn(x, 32, v) == NULL || !BN_one(one) ||
-	    !BN_nnmod(v, v, p, ctx))
-		goto done;
-	if (to_mont) {
-		if (!BN_mod_add(num, one, v, p, ctx) || !BN_mod_sub(den, one, v, p, ctx))
-			goto done;
-	} else {
-		if (!BN_mod_sub(num, v, one, p, ctx) || !BN_mod_add(den, v, one, p, ctx))
-			goto done;
-	}
-	if (BN_is_zero(den)) {
-		/* u = -1 (to_edwards) or y = 1, the identity (to_mont). */
-		rc = SOTTO_ERR_INVALID_KEY;
-		goto done;
-	}
-	if (BN_mod_inverse(den, den, p, ctx) == NULL || !BN_mod_mul(res, num, den, p, ctx) ||
-	    BN_bn2lebinpad(res, out, 32) != 32)
-		goto done;
-	rc = SOTTO_OK;
-done:
-	BN_CTX_end(ctx);
-	BN_CTX_free(ctx);
-	return rc;
-}
-
 int sotto__mont_to_edwards(uint8_t Aenc[32], const uint8_t u[32], unsigned sign)
 {
-	uint8_t y[32];
-	int rc = field_ratio(y, u, 0);
-	if (rc != SOTTO_OK)
-		return rc;
-	y[31] |= (uint8_t)((sign & 1) << 7);
-	/* Decoding and re-encoding (adding the identity) rejects a y that is not
-	 * on the curve and turns x = 0 with sign 1 into the canonical x = 0
-	 * encoding, which is what dalek's decompress()+compress() produce. */
-	if (crypto_core_ed25519_add(Aenc, y, ED_IDENTITY) != 0)
+	sotto__ge_p3 P;
+	if (sotto__ge_vt_init() != 0)
+		return SOTTO_ERR_INTERNAL;
+	/* y = (u-1)/(u+1) with u reduced mod p, then decoded with the sign
+	 * (which rejects a y that is not on the curve) and re-encoded, so x = 0
+	 * with sign 1 gives the canonical x = 0 encoding, as dalek's
+	 * decompress()+compress() do. */
+	if (sotto__ge_vt_from_mont(&P, Aenc, u, sign) != 0)
 		return SOTTO_ERR_INVALID_KEY;
 	return SOTTO_OK;
 }
 
 int sotto__edwards_to_mont(uint8_t u[32], const uint8_t Aenc[32])
 {
-	return field_ratio(u, Aenc, 1);
+	sotto__fe y, one, num, den;
+	/* Bit 255 ignored, y reduced mod p, as FieldElement::from_bytes. */
+	sotto__fe_frombytes(&y, Aenc);
+	sotto__fe_set_u32(&one, 1);
+	sotto__fe_add(&num, &one, &y);
+	sotto__fe_sub(&den, &one, &y);
+	if (sotto__fe_iszero(&den))
+		return SOTTO_ERR_INVALID_KEY; /* y = 1, the identity */
+	sotto__fe_invert(&den, &den);
+	sotto__fe_mul(&num, &num, &den);
+	sotto__fe_tobytes(u, &num);
+	return SOTTO_OK;
 }
 
 /* libsignal's scalar_is_in_range: bit 255 clear and u < 2^255 - 19. */

@@ -1,14 +1,17 @@
 /* Copyright (c) 2026 The Sotto authors. ISC license, see LICENSE. */
 /* XEd25519 (signal.org/docs/specifications/xeddsa, "XEdDSA" and
  * "Curve25519") with libsignal's sign-bit convention
- * (signal-protocol-facts §1.2), built on libsodium's edwards25519 point and
- * scalar operations. Plus a test-only Ed25519 (RFC 8032 §5.1) that shares the
+ * (signal-protocol-facts §1.2). Signing runs on libsodium's constant-time
+ * edwards25519 point and scalar operations; verification, which handles only
+ * public data, on the variable-time double-scalar multiplication of
+ * ge25519_vartime.c. Plus a test-only Ed25519 (RFC 8032 §5.1) that shares the
  * verification equation, so the Ed25519 vector sets exercise it. */
 #include <sodium.h>
 #include <string.h>
 
 #include "backend.h"
 #include "curve_internal.h"
+#include "ge25519_vartime.h"
 #include "sotto/curve.h"
 #include "sotto/error.h"
 #include "sotto/hash.h"
@@ -19,8 +22,6 @@ static const uint8_t L_LE[32] = {
 	0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde, 0x14,
 	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x10,
 };
-
-static const uint8_t ED_IDENTITY[32] = { 1 };
 
 /* Constant-time base-point multiplication (any scalar < 2^255). Returns 0, or
  * 1 when libsodium reports the identity as the result. Kept out of line and
@@ -88,16 +89,32 @@ static int point_is_canonical(const uint8_t A[32])
 	return 1;
 }
 
-int sotto__eddsa_verify(const uint8_t Aenc[32], const uint8_t R[32], const uint8_t s[32],
-			const uint8_t *msg, size_t msglen, enum sotto__eddsa_rules rules)
+/* The verification equation for an already decoded A (Aenc is hashed as
+ * given). Everything here is public, so the variable-time double-scalar
+ * multiplication does the work: one pass computes s*B - h*A. h is used as
+ * the integer it is (h < L, not reduced further), so a torsion component of
+ * A is multiplied by h exactly as libsignal/curve25519-dalek do. */
+static int verify_point(const sotto__ge_p3 *A, const uint8_t Aenc[32], const uint8_t R[32],
+			const uint8_t sr[32], const uint8_t *msg, size_t msglen)
 {
-	uint8_t sr[32], h[32], hq[32], A2[32], A4[32], A8[32], cA[32], qA[32], hA[32], sB[32],
-		chk[32];
+	uint8_t h[32], chk[32];
+	sotto__ge_p3 P;
 
-	if (sotto__backend_init() != SOTTO_OK)
+	const sotto_iov parts[3] = { { R, 32 }, { Aenc, 32 }, { msg, msglen } };
+	int rc = hash_scalar(h, parts, 3);
+	if (rc != SOTTO_OK)
+		return rc;
+	if (sotto__ge_vt_double_scalarmult(&P, h, A, sr) != 0)
 		return SOTTO_ERR_INTERNAL;
-	if (msglen > 0 && msg == NULL)
-		return SOTTO_ERR_INVALID_ARGUMENT;
+	/* Byte comparison with the canonical encoding: a non-canonical R never
+	 * matches, as in libsignal and RFC 8032. */
+	sotto__ge_vt_tobytes(chk, &P);
+	return sotto_memeq(chk, R, 32) ? SOTTO_OK : SOTTO_ERR_INVALID_SIGNATURE;
+}
+
+/* The rules' checks on s; writes the scalar to multiply B by. */
+static int check_s(uint8_t sr[32], const uint8_t s[32], enum sotto__eddsa_rules rules)
+{
 	if (rules == SOTTO__EDDSA_XEDDSA) {
 		/* libsignal: s with any of bits 253..255 set is rejected, anything
 		 * below 2^253 is reduced mod L (so s and s + L both verify). */
@@ -109,53 +126,30 @@ int sotto__eddsa_verify(const uint8_t Aenc[32], const uint8_t R[32], const uint8
 			return SOTTO_ERR_INVALID_SIGNATURE;
 		memcpy(sr, s, 32);
 	}
-	if (rules == SOTTO__EDDSA_RFC8032 && !point_is_canonical(Aenc))
-		return SOTTO_ERR_INVALID_SIGNATURE;
+	return SOTTO_OK;
+}
 
-	const sotto_iov parts[3] = { { R, 32 }, { Aenc, 32 }, { msg, msglen } };
-	int rc = hash_scalar(h, parts, 3);
+int sotto__eddsa_verify(const uint8_t Aenc[32], const uint8_t R[32], const uint8_t s[32],
+			const uint8_t *msg, size_t msglen, enum sotto__eddsa_rules rules)
+{
+	uint8_t sr[32];
+	sotto__ge_p3 A;
+
+	if (sotto__backend_init() != SOTTO_OK || sotto__ge_vt_init() != 0)
+		return SOTTO_ERR_INTERNAL;
+	if (msglen > 0 && msg == NULL)
+		return SOTTO_ERR_INVALID_ARGUMENT;
+	int rc = check_s(sr, s, rules);
 	if (rc != SOTTO_OK)
 		return rc;
-
-	/* h*A for an A of any order. libsodium's variable-base multiplication
-	 * only takes points of the prime-order subgroup, and a public key from an
-	 * attacker may have a torsion component that libsignal's cofactorless
-	 * equation keeps. So split the integer h = 8*q + c (c < 8):
-	 * h*A = q*(8A) + c*A, where 8A is in the prime-order subgroup (or the
-	 * identity) and c*A takes at most three additions of A, 2A, 4A. The
-	 * additions decode A first, which rejects an A that is not on the curve. */
-	if (crypto_core_ed25519_add(A2, Aenc, Aenc) != 0)
+	if (rules == SOTTO__EDDSA_RFC8032 && !point_is_canonical(Aenc))
 		return SOTTO_ERR_INVALID_SIGNATURE;
-	if (crypto_core_ed25519_add(A4, A2, A2) != 0 || crypto_core_ed25519_add(A8, A4, A4) != 0)
-		return SOTTO_ERR_INTERNAL;
-	unsigned c = h[0] & 7u;
-	memcpy(cA, ED_IDENTITY, 32);
-	if ((c & 1) && crypto_core_ed25519_add(cA, cA, Aenc) != 0)
-		return SOTTO_ERR_INTERNAL;
-	if ((c & 2) && crypto_core_ed25519_add(cA, cA, A2) != 0)
-		return SOTTO_ERR_INTERNAL;
-	if ((c & 4) && crypto_core_ed25519_add(cA, cA, A4) != 0)
-		return SOTTO_ERR_INTERNAL;
-	for (int i = 0; i < 32; i++)
-		hq[i] = (uint8_t)((h[i] >> 3) | (i < 31 ? (unsigned)h[i + 1] << 5 : 0u));
-	/* libsodium refuses a zero scalar or an identity result; both mean the
-	 * product is the identity, and q < L cannot wrap to zero. */
-	if (sodium_is_zero(hq, 32) || memcmp(A8, ED_IDENTITY, 32) == 0)
-		memcpy(qA, ED_IDENTITY, 32);
-	else if (crypto_scalarmult_ed25519_noclamp(qA, hq, A8) != 0)
-		return SOTTO_ERR_INTERNAL;
-	if (crypto_core_ed25519_add(hA, qA, cA) != 0)
-		return SOTTO_ERR_INTERNAL;
-
-	if (sodium_is_zero(sr, 32))
-		memcpy(sB, ED_IDENTITY, 32);
-	else if (sotto__ed25519_basemul(sB, sr) != 0)
-		return SOTTO_ERR_INTERNAL;
-	if (crypto_core_ed25519_sub(chk, sB, hA) != 0)
-		return SOTTO_ERR_INTERNAL;
-	/* Byte comparison with the canonical encoding: a non-canonical R never
-	 * matches, as in libsignal and RFC 8032. */
-	return sotto_memeq(chk, R, 32) ? SOTTO_OK : SOTTO_ERR_INVALID_SIGNATURE;
+	/* libsodium 1.0.18's decoding rules (y reduced mod p, x = 0 with the
+	 * sign bit accepted), which the previous libsodium-based code applied
+	 * to A; fails only for a y with no curve point. */
+	if (sotto__ge_vt_frombytes(&A, Aenc) != 0)
+		return SOTTO_ERR_INVALID_SIGNATURE;
+	return verify_point(&A, Aenc, R, sr, msg, msglen);
 }
 
 int sotto_xeddsa_sign(uint8_t sig[SOTTO_XEDDSA_SIG_BYTES], const uint8_t priv[SOTTO_X25519_BYTES],
@@ -224,19 +218,25 @@ cleanup:
 int sotto_xeddsa_verify(const uint8_t pub[SOTTO_X25519_BYTES], const uint8_t *msg, size_t msglen,
 			const uint8_t sig[SOTTO_XEDDSA_SIG_BYTES])
 {
-	uint8_t Aenc[32], s[32];
+	uint8_t Aenc[32], s[32], sr[32];
+	sotto__ge_p3 A;
 
-	if (sotto__backend_init() != SOTTO_OK)
+	if (sotto__backend_init() != SOTTO_OK || sotto__ge_vt_init() != 0)
 		return SOTTO_ERR_INTERNAL;
 	if (msglen > 0 && msg == NULL)
 		return SOTTO_ERR_INVALID_ARGUMENT;
 	/* The sign of A comes from bit 7 of sig[63]; u = -1 and u that map to
-	 * no curve point fail (dalek's to_edwards). */
-	if (sotto__mont_to_edwards(Aenc, pub, sig[63] >> 7) != SOTTO_OK)
+	 * no curve point fail (dalek's to_edwards). The map hands over the
+	 * decoded point with its canonical encoding (what
+	 * sotto__eddsa_verify(Aenc, ...) would decode again). */
+	if (sotto__ge_vt_from_mont(&A, Aenc, pub, sig[63] >> 7) != 0)
 		return SOTTO_ERR_INVALID_SIGNATURE;
 	memcpy(s, sig + 32, 32);
 	s[31] &= 0x7f;
-	return sotto__eddsa_verify(Aenc, sig, s, msg, msglen, SOTTO__EDDSA_XEDDSA);
+	int rc = check_s(sr, s, SOTTO__EDDSA_XEDDSA);
+	if (rc != SOTTO_OK)
+		return rc;
+	return verify_point(&A, Aenc, sig, sr, msg, msglen);
 }
 
 int sotto_xeddsa_verify_buf(const uint8_t *pub, size_t publen, const uint8_t *msg, size_t msglen,
