@@ -20,5 +20,6 @@ void bench_table_end(void);
 extern int bench_quick; /* fewer, shorter batches (smoke runs) */
 
 int bench_primitives(void);
+int bench_kt(void);
 
 #endif

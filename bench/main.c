@@ -17,6 +17,7 @@ static const struct {
 	const char *help;
 } groups[] = {
 	{ "primitives", bench_primitives, "hashes, MACs, AES modes, X25519, XEdDSA, ML-KEM, Kyber" },
+	{ "kt", bench_kt, "key transparency log: appends and proofs at 10^3, 10^6, 10^7 leaves" },
 };
 
 #define NGROUPS (sizeof(groups) / sizeof(groups[0]))
