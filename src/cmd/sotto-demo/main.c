@@ -4,15 +4,13 @@
  * 1. A power-on self-test of every primitive against published answers
  *    (RFC and FIPS examples), so a broken build or backend is caught before
  *    anything is encrypted with it.
- * 2. Two parties, Alice and Bob, who have never met: Bob publishes a signed
- *    prekey bundle (X25519 signed prekey with an XEdDSA signature, Kyber1024
- *    prekey), Alice verifies it and runs a PQXDH-shaped key agreement (four
- *    X25519 agreements plus a KEM encapsulation, HKDF over their
- *    concatenation), sends the KEM ciphertext, and both sides arrive at the
- *    same root key; Alice then encrypts a message that only Bob can read.
+ * 2. Two parties, Alice and Bob, who have never met, each with in-memory
+ *    stores: Bob publishes a prekey bundle, Alice processes it (signature
+ *    checks, PQXDH, SPQR), and they exchange messages through the session
+ *    API (the first one a PreKeySignalMessage); a tampered message is
+ *    refused with Bob's stores unchanged, and a replay is refused.
  *
- * Secrets are never printed: equality of derived keys is shown with a short
- * SHA-256 "key check value" of each side's key. */
+ * Secrets are never printed. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -108,18 +106,15 @@ static void selftest(void)
 	sotto_memzero(dk, sizeof(dk));
 }
 
+/* One device of a party: identity, registration id and in-memory stores. */
 struct party {
-	uint8_t ik_pub[32], ik_priv[32];
+	const char *name;
+	sotto_address addr;
+	sotto_identity_keypair id;
+	uint32_t reg;
+	sotto_protocol_memstore *ms;
+	sotto_protocol_stores st;
 };
-
-static void kcv(const char *who, const uint8_t key[32])
-{
-	uint8_t h[32];
-	if (sotto_sha256(h, key, 32) != 0)
-		memset(h, 0, sizeof(h));
-	printf("  %-6s root key check value: %02x%02x%02x%02x%02x%02x%02x%02x\n", who, h[0], h[1],
-	       h[2], h[3], h[4], h[5], h[6], h[7]);
-}
 
 #define TRY(x)                                                                              \
 	do {                                                                                \
@@ -131,96 +126,149 @@ static void kcv(const char *who, const uint8_t key[32])
 		}                                                                           \
 	} while (0)
 
+static int party_init(struct party *p, const char *name)
+{
+	memset(p, 0, sizeof(*p));
+	p->name = name;
+	p->addr.name = name;
+	p->addr.device_id = 1;
+	if (sotto_identity_keypair_generate(&p->id, sotto_rng_system, NULL) != 0 ||
+	    sotto_registration_id_generate(&p->reg, sotto_rng_system, NULL) != 0)
+		return SOTTO_ERR_CRYPTO;
+	p->ms = sotto_protocol_memstore_new(&p->id, p->reg);
+	if (p->ms == NULL)
+		return SOTTO_ERR_NOMEM;
+	sotto_protocol_memstore_tables(p->ms, &p->st);
+	return 0;
+}
+
+/* Sends pt from s to r; prints the message type and size. */
+static int send_msg(struct party *s, struct party *r, const char *pt, uint8_t *ct, size_t cap,
+		    size_t *len, int *type, uint64_t now)
+{
+	int rc = sotto_session_encrypt(&s->st, &s->addr, &r->addr, (const uint8_t *)pt, strlen(pt),
+				       now, sotto_rng_system, NULL, ct, cap, len, type);
+
+	if (rc == 0)
+		printf("  %-5s -> %-5s %s, %zu bytes\n", s->name, r->name,
+		       *type == SOTTO_MESSAGE_TYPE_PREKEY ? "PreKeySignalMessage" : "SignalMessage",
+		       *len);
+	return rc;
+}
+
+static int recv_msg(struct party *r, struct party *s, int type, const uint8_t *ct, size_t len,
+		    const char *want)
+{
+	uint8_t pt[256];
+	size_t n = 0;
+	int rc = sotto_session_decrypt(&r->st, &r->addr, &s->addr, type, ct, len, sotto_rng_system,
+				       NULL, pt, sizeof(pt), &n);
+
+	if (rc != 0)
+		return rc;
+	printf("  %-5s reads \"%.*s\"\n", r->name, (int)n, (const char *)pt);
+	report("plaintext arrived intact", n == strlen(want) && memcmp(pt, want, n) == 0);
+	return 0;
+}
+
 static void two_parties(void)
 {
-	static const uint8_t label[] = "WhisperText_X25519_SHA-256_CRYSTALS-KYBER-1024";
+	static const char *const lines[] = {
+		"Meet at the usual place at noon.", "Noon works. Bring the map.",
+		"Map packed. See you there.", "On my way.",
+	};
 	struct party alice, bob;
-	uint8_t spk_pub[32], spk_priv[32], spk_sig[64], kyb_sig[64], z[64];
-	static uint8_t kyb_pk[SOTTO_KYBER1024_PK_BYTES], kyb_sk[SOTTO_KYBER1024_SK_BYTES],
-		kyb_ct[SOTTO_KYBER1024_CT_BYTES];
-	uint8_t ek_pub[32], ek_priv[32];
-	uint8_t a_secret[32 * 4 + 32], b_secret[32 * 4 + 32];
-	uint8_t a_keys[96], b_keys[96];
+	sotto_prekey_record opk;
+	sotto_signed_prekey_record spk;
+	static sotto_kyber_prekey_record kpk;
+	static sotto_prekey_bundle bundle;
+	uint8_t ct[4096], snap1_digest[32], snap2_digest[32], *d = NULL;
+	size_t len = 0, dlen = 0;
+	uint64_t now = 1767225600000ull; /* the caller supplies the time (ms) */
+	int type = 0, i;
 
-	printf("\nTwo parties who never met agree on a key (PQXDH-shaped):\n");
-	TRY(sotto_x25519_keypair(alice.ik_pub, alice.ik_priv));
-	TRY(sotto_x25519_keypair(bob.ik_pub, bob.ik_priv));
+	memset(&alice, 0, sizeof(alice));
+	memset(&bob, 0, sizeof(bob));
+	printf("\nTwo parties who never met start a session (PQXDH + triple ratchet):\n");
+	TRY(party_init(&alice, "alice"));
+	TRY(party_init(&bob, "bob"));
 
-	/* Bob's bundle: a signed X25519 prekey and a signed Kyber1024 prekey. */
-	TRY(sotto_x25519_keypair(spk_pub, spk_priv));
-	TRY(sotto_kyber1024_keypair(kyb_pk, kyb_sk));
-	TRY(sotto_random(z, sizeof(z)));
-	TRY(sotto_xeddsa_sign(spk_sig, bob.ik_priv, spk_pub, 32, z));
-	TRY(sotto_random(z, sizeof(z)));
-	TRY(sotto_xeddsa_sign(kyb_sig, bob.ik_priv, kyb_pk, sizeof(kyb_pk), z));
-	printf("  Bob publishes a bundle: signed prekey, Kyber1024 prekey (%zu bytes)\n",
-	       sizeof(kyb_pk));
+	/* Bob publishes a bundle: one-time, signed and Kyber1024 prekeys. */
+	TRY(sotto_prekey_generate(&opk, 1, sotto_rng_system, NULL));
+	TRY(sotto_signed_prekey_generate(&spk, 2, now, &bob.id, sotto_rng_system, NULL));
+	TRY(sotto_kyber_prekey_generate(&kpk, 3, now, &bob.id, sotto_rng_system, NULL));
+	TRY(bob.st.prekey.store(bob.st.prekey.ctx, &opk));
+	TRY(bob.st.signed_prekey.store(bob.st.signed_prekey.ctx, &spk));
+	TRY(bob.st.kyber_prekey.store(bob.st.kyber_prekey.ctx, &kpk));
+	bundle.registration_id = bob.reg;
+	bundle.device_id = 1;
+	bundle.has_pre_key = 1;
+	bundle.pre_key_id = opk.id;
+	memcpy(bundle.pre_key, opk.key.pub, sizeof(bundle.pre_key));
+	bundle.signed_pre_key_id = spk.id;
+	memcpy(bundle.signed_pre_key, spk.key.pub, sizeof(bundle.signed_pre_key));
+	memcpy(bundle.signed_pre_key_signature, spk.signature, 64);
+	memcpy(bundle.identity_key, bob.id.pub, sizeof(bundle.identity_key));
+	bundle.kyber_pre_key_id = kpk.id;
+	memcpy(bundle.kyber_pre_key, kpk.pub, sizeof(bundle.kyber_pre_key));
+	memcpy(bundle.kyber_pre_key_signature, kpk.signature, 64);
+	printf("  Bob publishes a bundle (Kyber1024 prekey: %zu bytes)\n", sizeof(kpk.pub));
 
-	/* Alice checks both signatures before she trusts the bundle. */
-	TRY(sotto_xeddsa_verify(bob.ik_pub, spk_pub, 32, spk_sig));
-	TRY(sotto_xeddsa_verify(bob.ik_pub, kyb_pk, sizeof(kyb_pk), kyb_sig));
-	printf("  Alice verifies both prekey signatures with Bob's identity key\n");
+	/* Alice checks the signatures, runs PQXDH and starts SPQR. */
+	TRY(sotto_session_process_bundle(&alice.st, &alice.addr, &bob.addr, &bundle, now,
+					 sotto_rng_system, NULL));
+	printf("  Alice verified the bundle and holds a session with Bob\n");
 
-	/* Alice: DH1..DH3 with a fresh ephemeral, plus the KEM secret. */
-	TRY(sotto_x25519_keypair(ek_pub, ek_priv));
-	memset(a_secret, 0xff, 32);
-	TRY(sotto_x25519(a_secret + 32, alice.ik_priv, spk_pub));
-	TRY(sotto_x25519(a_secret + 64, ek_priv, bob.ik_pub));
-	TRY(sotto_x25519(a_secret + 96, ek_priv, spk_pub));
-	TRY(sotto_kyber1024_encaps(kyb_ct, a_secret + 128, kyb_pk));
-	TRY(sotto_hkdf_sha256(a_keys, sizeof(a_keys), NULL, 0, a_secret, sizeof(a_secret), label,
-			      sizeof(label) - 1));
-	printf("  Alice sends her ephemeral key and the Kyber ciphertext (%zu bytes)\n",
-	       sizeof(kyb_ct));
+	for (i = 0; i < 4; i++) {
+		struct party *s = i % 2 ? &bob : &alice, *r = i % 2 ? &alice : &bob;
 
-	/* Bob mirrors every agreement with his private keys. */
-	memset(b_secret, 0xff, 32);
-	TRY(sotto_x25519(b_secret + 32, spk_priv, alice.ik_pub));
-	TRY(sotto_x25519(b_secret + 64, bob.ik_priv, ek_pub));
-	TRY(sotto_x25519(b_secret + 96, spk_priv, ek_pub));
-	TRY(sotto_kyber1024_decaps(b_secret + 128, kyb_ct, kyb_sk));
-	TRY(sotto_hkdf_sha256(b_keys, sizeof(b_keys), NULL, 0, b_secret, sizeof(b_secret), label,
-			      sizeof(label) - 1));
-	kcv("Alice", a_keys);
-	kcv("Bob", b_keys);
-	report("both parties derived the same root and chain keys", sotto_memeq(a_keys, b_keys, 96));
+		TRY(send_msg(s, r, lines[i], ct, sizeof(ct), &len, &type, now));
+		TRY(recv_msg(r, s, type, ct, len, lines[i]));
+	}
 
-	/* A message under the derived chain key: AES-256-CBC then HMAC-SHA256. */
-	static const char msg[] = "Meet at the usual place at noon.";
-	uint8_t mk[80], ct[64], mac[32], pt[64];
-	size_t ctlen, ptlen;
-	TRY(sotto_hkdf_sha256(mk, sizeof(mk), NULL, 0, a_keys + 32, 32,
-			      (const uint8_t *)"WhisperMessageKeys", 18));
-	TRY(sotto_aes_cbc_encrypt(ct, sizeof(ct), &ctlen, mk, 32, mk + 64, (const uint8_t *)msg,
-				  sizeof(msg) - 1));
-	TRY(sotto_hmac_sha256(mac, mk + 32, 32, ct, ctlen));
-	printf("  Alice -> Bob: %zu bytes of ciphertext, first bytes %02x%02x%02x%02x...\n", ctlen,
-	       ct[0], ct[1], ct[2], ct[3]);
+	/* A tampered message is refused and Bob's stores do not change. */
+	TRY(send_msg(&alice, &bob, "This one gets tampered with.", ct, sizeof(ct), &len, &type,
+		     now));
+	TRY(sotto_protocol_memstore_dump(bob.ms, &d, &dlen));
+	TRY(sotto_sha256(snap1_digest, d, dlen));
+	sotto_memzero(d, dlen); /* the dump holds private keys */
+	free(d);
+	d = NULL;
+	ct[len / 2] ^= 0x01;
+	{
+		uint8_t pt[256];
+		size_t n = 0;
+		int rc = sotto_session_decrypt(&bob.st, &bob.addr, &alice.addr, type, ct, len,
+					       sotto_rng_system, NULL, pt, sizeof(pt), &n);
 
-	uint8_t bk[80], bmac[32];
-	TRY(sotto_hkdf_sha256(bk, sizeof(bk), NULL, 0, b_keys + 32, 32,
-			      (const uint8_t *)"WhisperMessageKeys", 18));
-	TRY(sotto_hmac_sha256(bmac, bk + 32, 32, ct, ctlen));
-	report("Bob's MAC check", sotto_memeq(mac, bmac, 32));
-	TRY(sotto_aes_cbc_decrypt(pt, sizeof(pt), &ptlen, bk, 32, bk + 64, ct, ctlen));
-	printf("  Bob reads: \"%.*s\"\n", (int)ptlen, (const char *)pt);
-	report("Bob decrypted Alice's message", ptlen == sizeof(msg) - 1 && memcmp(pt, msg, ptlen) == 0);
+		report("a tampered message is refused", rc == SOTTO_ERR_INVALID_MESSAGE);
+	}
+	TRY(sotto_protocol_memstore_dump(bob.ms, &d, &dlen));
+	TRY(sotto_sha256(snap2_digest, d, dlen));
+	report("Bob's stores are unchanged by the failure",
+	       sotto_memeq(snap1_digest, snap2_digest, 32));
+	ct[len / 2] ^= 0x01;
+	TRY(recv_msg(&bob, &alice, type, ct, len, "This one gets tampered with."));
+	{
+		uint8_t pt[256];
+		size_t n = 0;
 
-	ct[ctlen - 1] ^= 0x01;
-	TRY(sotto_hmac_sha256(bmac, bk + 32, 32, ct, ctlen));
-	report("a tampered ciphertext fails the MAC", !sotto_memeq(mac, bmac, 32));
-	sotto_memzero(mk, sizeof(mk));
-	sotto_memzero(bk, sizeof(bk));
+		report("a replay is refused",
+		       sotto_session_decrypt(&bob.st, &bob.addr, &alice.addr, type, ct, len,
+					     sotto_rng_system, NULL, pt, sizeof(pt),
+					     &n) == SOTTO_ERR_DUPLICATE_MESSAGE);
+	}
 out:
+	if (d != NULL)
+		sotto_memzero(d, dlen);
+	free(d);
+	sotto_protocol_memstore_free(alice.ms);
+	sotto_protocol_memstore_free(bob.ms);
 	sotto_memzero(&alice, sizeof(alice));
 	sotto_memzero(&bob, sizeof(bob));
-	sotto_memzero(spk_priv, sizeof(spk_priv));
-	sotto_memzero(ek_priv, sizeof(ek_priv));
-	sotto_memzero(kyb_sk, sizeof(kyb_sk));
-	sotto_memzero(a_secret, sizeof(a_secret));
-	sotto_memzero(b_secret, sizeof(b_secret));
-	sotto_memzero(a_keys, sizeof(a_keys));
-	sotto_memzero(b_keys, sizeof(b_keys));
+	sotto_memzero(&opk, sizeof(opk));
+	sotto_memzero(&spk, sizeof(spk));
+	sotto_memzero(&kpk, sizeof(kpk));
 }
 
 int main(void)
