@@ -215,8 +215,8 @@ static int do_register(struct client *c)
 		if (r->register_account != NULL && r->register_account->account_id.len == 16)
 			memcpy(c->account, r->register_account->account_id.data, 16);
 		c->device = 1;
-		sotto_client_conn_response_free(r);
 	}
+	sotto_client_conn_response_free(r);
 	return st;
 }
 
@@ -289,8 +289,8 @@ static int upload_prekeys(struct client *c, uint32_t n_ec, uint32_t n_kem)
 		CHECK(r->prekey_count != NULL && r->prekey_count->ec == n_ec &&
 			r->prekey_count->kem == n_kem && r->prekey_count->has_signed &&
 			r->prekey_count->has_last_resort);
-		sotto_client_conn_response_free(r);
 	}
+	sotto_client_conn_response_free(r);
 	return st;
 }
 
@@ -331,8 +331,8 @@ static int ack(struct client *c, const uint64_t *seqs, size_t n, uint32_t *delet
 	int st = call(c, &req, &r);
 	if (st == 0) {
 		*deleted = r->ack != NULL ? r->ack->deleted : 0;
-		sotto_client_conn_response_free(r);
 	}
+	sotto_client_conn_response_free(r);
 	return st;
 }
 
