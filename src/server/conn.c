@@ -323,10 +323,15 @@ void conn_start(struct srv_worker *w, struct task *t)
 		w->conns->prev = c;
 	w->conns = c;
 	w->nconns++;
-	if (uv_tcp_init(&w->loop, &c->tcp) != 0 || uv_tcp_open(&c->tcp, t->u.conn.fd) != 0) {
+	if (uv_tcp_init(&w->loop, &c->tcp) != 0) {
 		close(t->u.conn.fd);
 		c->state = CONN_CLOSING;
 		conn_unref(c); /* never became a handle: free directly */
+		return;
+	}
+	if (uv_tcp_open(&c->tcp, t->u.conn.fd) != 0) {
+		close(t->u.conn.fd);
+		conn_close(c);
 		return;
 	}
 	uv_tcp_nodelay(&c->tcp, 1);
