@@ -13,10 +13,11 @@
 #include "sotto/hash.h"
 #include "sotto/kem.h"
 #include "sotto/kt.h"
+#include "sotto/noise.h"
+#include "sotto/protocol.h"
+#include "sotto/pwhash.h"
 #include "sotto/sealed.h"
 #include "sotto/session.h"
-#include "sotto/protocol.h"
-#include "sotto/noise.h"
 #include "sotto/util.h"
 
 #define SOTTO_VERSION_STRING "0.1.0"
