@@ -364,7 +364,33 @@ struct reg_data {
 	uint32_t device_id;
 	sotto_store_device found;
 	uint64_t qlen;
+	char username[SOTTO_STORE_NAME_MAX + 1]; /* register: the name claimed, or "" */
+	int prov_queued;                         /* link: the provisioning envelope was queued */
+	sotto_store_envelope_in prov;
+	uint64_t prov_seq;
 };
+
+/* The directory's form of a name: A-Z lowercased; then 3..32 characters of
+ * a-z 0-9 _ . (anything else is refused rather than mapped, so two
+ * different inputs never land on one name by accident). 0 or -1. */
+static int normalize_name(const ProtobufCBinaryData *b, char out[SOTTO_STORE_NAME_MAX + 1])
+{
+	const char *in = (const char *)b->data;
+	size_t n = b->len;
+	if (n < SOTTO_STORE_NAME_MIN || n > SOTTO_STORE_NAME_MAX)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		char ch = in[i];
+		if (ch >= 'A' && ch <= 'Z')
+			ch = (char)(ch - 'A' + 'a');
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_' ||
+			    ch == '.'))
+			return -1;
+		out[i] = ch;
+	}
+	out[n] = '\0';
+	return 0;
+}
 
 static void register_after(struct op *op)
 {
@@ -374,6 +400,9 @@ static void register_after(struct op *op)
 		if (op->rc == SOTTO_ERR_NOT_FOUND) {
 			reply_status(c, op->req_id, SOTTO__SERVICE__STATUS__FORBIDDEN,
 				"invite code unknown, used or expired");
+		} else if (op->rc == SOTTO_ERR_EXISTS && d->username[0] != '\0') {
+			reply_status(c, op->req_id, SOTTO__SERVICE__STATUS__EXISTS,
+				"the name is taken, or this Noise key is already registered");
 		} else if (op->rc != 0) {
 			reply_err(c, op->req_id, op->rc, NULL);
 		} else {
@@ -409,6 +438,13 @@ static void h_register(struct conn *c, Sotto__Service__Request *req)
 		protobuf_c_message_free_unpacked(&req->base, NULL);
 		return;
 	}
+	char uname[SOTTO_STORE_NAME_MAX + 1] = "";
+	if (q->username.len > 0 && normalize_name(&q->username, uname) != 0) {
+		reply_status(c, req->id, SOTTO__SERVICE__STATUS__BAD_REQUEST,
+			"a name is 3..32 characters of a-z, 0-9, _ and .");
+		protobuf_c_message_free_unpacked(&req->base, NULL);
+		return;
+	}
 	struct op *op = op_new(c, req, sizeof(struct reg_data));
 	if (op == NULL) {
 		reply_err(c, req->id, SOTTO_ERR_NOMEM, NULL);
@@ -421,12 +457,16 @@ static void h_register(struct conn *c, Sotto__Service__Request *req)
 	memcpy(d->dev.identity_key, q->identity_key.data, SOTTO_STORE_EC_KEY_BYTES);
 	d->dev.name = q->name.data;
 	d->dev.name_len = q->name.len;
+	memcpy(d->username, uname, sizeof uname);
 	/* In open mode an invite code is ignored rather than consumed. */
 	const uint8_t *inv = s->cfg.registration_invite ? q->invite_code.data : NULL;
 	size_t invlen = s->cfg.registration_invite ? q->invite_code.len : 0;
 	sotto_store_cb cb = op_cb(op, register_after);
-	int rc = sotto_store_account_create(s->store, inv, invlen, &d->dev,
-		(int64_t)srv_now_ms(), d->account, &cb);
+	int rc = d->username[0] != '\0' ?
+		sotto_store_account_create_named(s->store, inv, invlen, &d->dev, d->username,
+			(int64_t)srv_now_ms(), d->account, &cb) :
+		sotto_store_account_create(s->store, inv, invlen, &d->dev,
+			(int64_t)srv_now_ms(), d->account, &cb);
 	if (rc != 0)
 		op_write_failed(op, rc);
 }
@@ -493,8 +533,32 @@ static void link_after(struct op *op)
 {
 	struct conn *c = op->c;
 	struct reg_data *d = op->data;
-	if (op->rc == 0)
+	const Sotto__Service__LinkDeviceRequest *q = op->req->link_device;
+	if (op->rc == 0 && !d->prov_queued) {
 		srv_notify(c->w->srv, c->account, 0, NOTIFY_DEVICES, 0);
+		if (q->provisioning.len > 0) {
+			/* The provisioning mailbox is the new device's own queue:
+			 * the message waits there (encrypted end to end) until
+			 * the device authenticates with its Noise key, and is
+			 * deleted by its Ack like any envelope. */
+			d->prov_queued = 1;
+			memcpy(d->prov.dest_account, c->account, SOTTO_STORE_ID_BYTES);
+			d->prov.dest_device = d->device_id;
+			memcpy(d->prov.sender_account, c->account, SOTTO_STORE_ID_BYTES);
+			d->prov.sender_device = c->device;
+			d->prov.type = SOTTO_WIRE_TYPE_PROVISIONING;
+			d->prov.content = q->provisioning.data;
+			d->prov.content_len = q->provisioning.len;
+			sotto_store_cb cb = op_cb(op, link_after);
+			int rc = sotto_store_enqueue(c->w->srv->store, &d->prov, 1,
+				(int64_t)srv_now_ms(), &d->prov_seq, &cb);
+			if (rc != 0)
+				op_write_failed(op, rc);
+			return;
+		}
+	} else if (op->rc == 0) {
+		srv_notify(c->w->srv, c->account, d->device_id, NOTIFY_ENVELOPE, d->prov_seq);
+	}
 	if (c->state == CONN_OPEN) {
 		if (op->rc != 0) {
 			reply_err(c, op->req_id, op->rc,
@@ -539,6 +603,105 @@ static void h_link(struct conn *c, Sotto__Service__Request *req)
 		(int64_t)srv_now_ms(), &d->device_id, &cb);
 	if (rc != 0)
 		op_write_failed(op, rc);
+}
+
+/* ---- name directory ---- */
+
+struct name_data {
+	char name[SOTTO_STORE_NAME_MAX + 1];
+	uint8_t account[SOTTO_STORE_ID_BYTES];
+};
+
+static void lookup_name_run(struct op *op)
+{
+	struct name_data *d = op->data;
+	op->rc = sotto_store_name_lookup(op->c->w->srv->store, d->name, d->account);
+}
+
+static void lookup_name_after(struct op *op)
+{
+	struct conn *c = op->c;
+	struct name_data *d = op->data;
+	if (c->state == CONN_OPEN) {
+		if (op->rc != 0) {
+			reply_err(c, op->req_id, op->rc,
+				op->rc == SOTTO_ERR_NOT_FOUND ? "no account has this name" : NULL);
+		} else {
+			Sotto__Service__LookupNameResponse lr =
+				SOTTO__SERVICE__LOOKUP_NAME_RESPONSE__INIT;
+			lr.account_id.data = d->account;
+			lr.account_id.len = SOTTO_STORE_ID_BYTES;
+			lr.name.data = (uint8_t *)d->name;
+			lr.name.len = strlen(d->name);
+			Response r = SOTTO__SERVICE__RESPONSE__INIT;
+			r.id = op->req_id;
+			r.body_case = SOTTO__SERVICE__RESPONSE__BODY_LOOKUP_NAME;
+			r.lookup_name = &lr;
+			send_response(c, &r);
+		}
+	}
+	op_finish(op);
+}
+
+static void h_lookup_name(struct conn *c, Sotto__Service__Request *req)
+{
+	char name[SOTTO_STORE_NAME_MAX + 1];
+	if (normalize_name(&req->lookup_name->name, name) != 0) {
+		reply_status(c, req->id, SOTTO__SERVICE__STATUS__BAD_REQUEST,
+			"a name is 3..32 characters of a-z, 0-9, _ and .");
+		protobuf_c_message_free_unpacked(&req->base, NULL);
+		return;
+	}
+	struct op *op = op_new(c, req, sizeof(struct name_data));
+	if (op == NULL) {
+		reply_err(c, req->id, SOTTO_ERR_NOMEM, NULL);
+		protobuf_c_message_free_unpacked(&req->base, NULL);
+		return;
+	}
+	memcpy(((struct name_data *)op->data)->name, name, sizeof name);
+	op_queue(op, lookup_name_run, lookup_name_after);
+}
+
+static void account_name_run(struct op *op)
+{
+	struct name_data *d = op->data;
+	op->rc = sotto_store_name_of(op->c->w->srv->store, d->account, d->name, sizeof d->name);
+}
+
+static void account_name_after(struct op *op)
+{
+	struct conn *c = op->c;
+	struct name_data *d = op->data;
+	if (c->state == CONN_OPEN) {
+		if (op->rc != 0) {
+			reply_err(c, op->req_id, op->rc,
+				op->rc == SOTTO_ERR_NOT_FOUND ? "the account has no name" : NULL);
+		} else {
+			Sotto__Service__AccountNameResponse ar =
+				SOTTO__SERVICE__ACCOUNT_NAME_RESPONSE__INIT;
+			ar.name.data = (uint8_t *)d->name;
+			ar.name.len = strlen(d->name);
+			Response r = SOTTO__SERVICE__RESPONSE__INIT;
+			r.id = op->req_id;
+			r.body_case = SOTTO__SERVICE__RESPONSE__BODY_ACCOUNT_NAME;
+			r.account_name = &ar;
+			send_response(c, &r);
+		}
+	}
+	op_finish(op);
+}
+
+static void h_account_name(struct conn *c, Sotto__Service__Request *req)
+{
+	struct op *op = op_new(c, req, sizeof(struct name_data));
+	if (op == NULL) {
+		reply_err(c, req->id, SOTTO_ERR_NOMEM, NULL);
+		protobuf_c_message_free_unpacked(&req->base, NULL);
+		return;
+	}
+	memcpy(((struct name_data *)op->data)->account, req->account_name->account_id.data,
+		SOTTO_STORE_ID_BYTES);
+	op_queue(op, account_name_run, account_name_after);
 }
 
 static void unlink_after(struct op *op)
@@ -1626,6 +1789,8 @@ static const struct {
 	{SOTTO__SERVICE__REQUEST__BODY_ATTACHMENT_CREATE, h_attach_create, 1},
 	{SOTTO__SERVICE__REQUEST__BODY_ATTACHMENT_UPLOAD, h_attach_upload, 1},
 	{SOTTO__SERVICE__REQUEST__BODY_ATTACHMENT_DOWNLOAD, h_attach_download, 1},
+	{SOTTO__SERVICE__REQUEST__BODY_LOOKUP_NAME, h_lookup_name, 1},
+	{SOTTO__SERVICE__REQUEST__BODY_ACCOUNT_NAME, h_account_name, 1},
 };
 
 void handle_request(struct conn *c, const uint8_t *msg, size_t len)

@@ -271,6 +271,14 @@ struct sotto_store_ops {
 		sotto_store_attachment *out);
 	int (*attachment_path)(void *be, const uint8_t id[SOTTO_STORE_ID_BYTES], char *buf,
 		size_t cap);
+
+	/* The public name directory (added with schema version 2). */
+	int (*account_create_named)(void *be, const uint8_t *invite, size_t invite_len,
+		const sotto_store_new_device *dev, const char *name, int64_t now_ms,
+		uint8_t account_id[SOTTO_STORE_ID_BYTES], const sotto_store_cb *cb);
+	int (*name_lookup)(void *be, const char *name, uint8_t account_id[SOTTO_STORE_ID_BYTES]);
+	int (*name_of)(void *be, const uint8_t account_id[SOTTO_STORE_ID_BYTES], char *name,
+		size_t cap);
 };
 
 typedef struct sotto_store {
@@ -287,7 +295,8 @@ SOTTO_WARN_UNUSED int sotto_store_open_sqlite(sotto_store **out, const sotto_sto
 	char *errbuf, size_t errcap);
 
 /* The schema version this build writes (the migration count). Version 2 is
- * reserved for the key transparency log (leaves and subtree hashes). */
+ * the name directory; the key transparency log (leaves and subtree hashes)
+ * takes the next one. */
 int sotto_store_sqlite_schema_version(void);
 
 /* Finishes every queued write (their callbacks run), stops the writer,
@@ -490,6 +499,40 @@ static inline int sotto_store_attachment_path(sotto_store *st,
 	const uint8_t id[SOTTO_STORE_ID_BYTES], char *buf, size_t cap)
 {
 	return st->ops->attachment_path(st->be, id, buf, cap);
+}
+
+/* ---- name directory ---- */
+
+#define SOTTO_STORE_NAME_MIN 3
+#define SOTTO_STORE_NAME_MAX 32
+
+/* Like sotto_store_account_create, and claims the public name (already
+ * normalized: 3..32 of a-z 0-9 _ .) in the same transaction. A name held by
+ * an account that still has a linked device gives SOTTO_ERR_EXISTS and
+ * creates nothing (as does a registered Noise key); a name whose account
+ * has no linked device left passes to the new account. */
+static inline int sotto_store_account_create_named(sotto_store *st, const uint8_t *invite,
+	size_t invite_len, const sotto_store_new_device *dev, const char *name, int64_t now_ms,
+	uint8_t account_id[SOTTO_STORE_ID_BYTES], const sotto_store_cb *cb)
+{
+	return st->ops->account_create_named(st->be, invite, invite_len, dev, name, now_ms,
+		account_id, cb);
+}
+
+/* The account that holds name (normalized); SOTTO_ERR_NOT_FOUND if none,
+ * or if its account has no linked device left. */
+static inline int sotto_store_name_lookup(sotto_store *st, const char *name,
+	uint8_t account_id[SOTTO_STORE_ID_BYTES])
+{
+	return st->ops->name_lookup(st->be, name, account_id);
+}
+
+/* The name of an account (NUL-terminated into name, cap >= 33);
+ * SOTTO_ERR_NOT_FOUND if it has none. */
+static inline int sotto_store_name_of(sotto_store *st,
+	const uint8_t account_id[SOTTO_STORE_ID_BYTES], char *name, size_t cap)
+{
+	return st->ops->name_of(st->be, account_id, name, cap);
 }
 
 #endif

@@ -48,9 +48,9 @@
 /* ---- schema ---------------------------------------------------------- */
 
 /* Migration N takes the schema from version N-1 to N. Append only: a
- * released migration is never edited. Version 2 is reserved for the key
- * transparency log (append-only leaves: index, leaf bytes, timestamp; and
- * stored subtree hashes), added with the KT server work. */
+ * released migration is never edited. Version 2 is the public name
+ * directory; the key transparency log (append-only leaves: index, leaf
+ * bytes, timestamp; and stored subtree hashes) takes the next version. */
 static const char *const migrations[] = {
 	/* 1: accounts, devices, prekeys, invites, queues, attachments. */
 	"CREATE TABLE accounts ("
@@ -114,6 +114,12 @@ static const char *const migrations[] = {
 	" digest BLOB NOT NULL,"
 	" created_ms INTEGER NOT NULL,"
 	" complete INTEGER NOT NULL DEFAULT 0"
+	") WITHOUT ROWID;",
+	/* 2: the public name directory (one name per account). */
+	"CREATE TABLE names ("
+	" name TEXT PRIMARY KEY NOT NULL,"
+	" account_id BLOB NOT NULL UNIQUE REFERENCES accounts(id) ON DELETE CASCADE,"
+	" claimed_ms INTEGER NOT NULL"
 	") WITHOUT ROWID;",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
@@ -180,6 +186,11 @@ enum stmt_id {
 	ST_ATT_COMPLETE,
 	ST_ATT_DELETE,
 	ST_ATT_GET,
+	ST_NAME_OWNER,
+	ST_NAME_LIVE,
+	ST_NAME_DELETE,
+	ST_NAME_INSERT,
+	ST_NAME_OF,
 	ST__COUNT
 };
 
@@ -253,6 +264,11 @@ static const char *const stmt_sql[ST__COUNT] = {
 	[ST_ATT_COMPLETE] = "UPDATE attachments SET complete = 1 WHERE id = ?1",
 	[ST_ATT_DELETE] = "DELETE FROM attachments WHERE id = ?1",
 	[ST_ATT_GET] = "SELECT size, digest, created_ms, complete FROM attachments WHERE id = ?1",
+	[ST_NAME_OWNER] = "SELECT account_id FROM names WHERE name = ?1",
+	[ST_NAME_LIVE] = "SELECT count(*) FROM devices WHERE account_id = ?1 AND unlinked_ms IS NULL",
+	[ST_NAME_DELETE] = "DELETE FROM names WHERE name = ?1",
+	[ST_NAME_INSERT] = "INSERT INTO names (name, account_id, claimed_ms) VALUES (?1, ?2, ?3)",
+	[ST_NAME_OF] = "SELECT name FROM names WHERE account_id = ?1",
 };
 
 struct conn {
@@ -281,6 +297,7 @@ struct wreq {
 			const sotto_store_new_device *dev;
 			int64_t now;
 			uint8_t *account_id;
+			const char *name; /* NULL: no name */
 		} acreate;
 		struct {
 			const uint8_t *account_id;
@@ -973,6 +990,152 @@ static int use_invite(struct sqlstore *s, struct conn *c, const uint8_t *code, i
 	return rc;
 }
 
+/* ---- name directory ---------------------------------------------------- */
+
+static int name_ok(const char *name)
+{
+	size_t n = name != NULL ? strlen(name) : 0;
+
+	if (n < SOTTO_STORE_NAME_MIN || n > SOTTO_STORE_NAME_MAX)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		char ch = name[i];
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_' ||
+			    ch == '.'))
+			return 0;
+	}
+	return 1;
+}
+
+/* The owner of name: 1 with *owner set, 0 if nobody holds it, or an error. */
+static int name_owner(struct sqlstore *s, struct conn *c, const char *name,
+	uint8_t owner[SOTTO_STORE_ID_BYTES])
+{
+	sqlite3_stmt *st = NULL;
+	int rc = stmt(s, c, ST_NAME_OWNER, &st);
+
+	if (rc == 0)
+		rc = binds_ok(s, c, sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC));
+	if (rc == 0)
+		rc = step_row(s, c, st);
+	if (rc == 1) {
+		rc = col_fixed(s, st, 0, owner, SOTTO_STORE_ID_BYTES);
+		sqlite3_reset(st);
+		if (rc == 0)
+			rc = 1;
+	}
+	return rc;
+}
+
+/* 1 if the account has a linked device, 0 if not, or an error. */
+static int account_live(struct sqlstore *s, struct conn *c, const uint8_t *account_id)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = stmt(s, c, ST_NAME_LIVE, &st);
+
+	if (rc == 0)
+		rc = binds_ok(s, c, bind_blob(st, 1, account_id, SOTTO_STORE_ID_BYTES));
+	if (rc == 0)
+		rc = step_row(s, c, st);
+	if (rc == 1) {
+		rc = sqlite3_column_int64(st, 0) > 0 ? 1 : 0;
+		sqlite3_reset(st);
+	}
+	return rc;
+}
+
+/* Gives name to account_id. A name whose account has no linked device left
+ * is released first: its owner can no longer use it, and keeping it would
+ * lock the name forever. */
+static int claim_name(struct sqlstore *s, struct conn *c, const char *name,
+	const uint8_t *account_id, int64_t now)
+{
+	uint8_t owner[SOTTO_STORE_ID_BYTES];
+	sqlite3_stmt *st = NULL;
+	int rc = name_owner(s, c, name, owner);
+
+	if (rc == 1) {
+		rc = account_live(s, c, owner);
+		if (rc == 1)
+			return SOTTO_ERR_EXISTS;
+		if (rc == 0) {
+			rc = stmt(s, c, ST_NAME_DELETE, &st);
+			if (rc == 0)
+				rc = binds_ok(s, c,
+					sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC));
+			if (rc == 0)
+				rc = run_stmt(s, c, st);
+		}
+	}
+	if (rc != 0)
+		return rc;
+	rc = stmt(s, c, ST_NAME_INSERT, &st);
+	if (rc == 0)
+		rc = binds_ok(s, c,
+			sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC) |
+				bind_blob(st, 2, account_id, SOTTO_STORE_ID_BYTES) |
+				sqlite3_bind_int64(st, 3, now));
+	return rc != 0 ? rc : run_stmt(s, c, st);
+}
+
+static int op_name_lookup(void *be, const char *name, uint8_t account_id[SOTTO_STORE_ID_BYTES])
+{
+	struct sqlstore *s = be;
+	struct conn *c;
+	int rc;
+
+	if (!name_ok(name) || account_id == NULL)
+		return SOTTO_ERR_INVALID_ARGUMENT;
+	rc = reader_get(s, &c);
+	if (rc != 0)
+		return rc;
+	rc = name_owner(s, c, name, account_id);
+	if (rc == 1)
+		rc = account_live(s, c, account_id);
+	if (rc == 0)
+		rc = SOTTO_ERR_NOT_FOUND;
+	else if (rc == 1)
+		rc = 0;
+	reader_put(s, c);
+	return rc;
+}
+
+static int op_name_of(void *be, const uint8_t account_id[SOTTO_STORE_ID_BYTES], char *name,
+	size_t cap)
+{
+	struct sqlstore *s = be;
+	struct conn *c;
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (account_id == NULL || name == NULL || cap < SOTTO_STORE_NAME_MAX + 1)
+		return SOTTO_ERR_INVALID_ARGUMENT;
+	rc = reader_get(s, &c);
+	if (rc != 0)
+		return rc;
+	rc = stmt(s, c, ST_NAME_OF, &st);
+	if (rc == 0)
+		rc = binds_ok(s, c, bind_blob(st, 1, account_id, SOTTO_STORE_ID_BYTES));
+	if (rc == 0)
+		rc = step_row(s, c, st);
+	if (rc == 1) {
+		const unsigned char *t = sqlite3_column_text(st, 0);
+		int n = sqlite3_column_bytes(st, 0);
+		if (t == NULL || n < 0 || (size_t)n >= cap) {
+			rc = SOTTO_ERR_STORAGE;
+		} else {
+			memcpy(name, t, (size_t)n);
+			name[n] = '\0';
+			rc = 0;
+		}
+		sqlite3_reset(st);
+	} else if (rc == 0) {
+		rc = SOTTO_ERR_NOT_FOUND;
+	}
+	reader_put(s, c);
+	return rc;
+}
+
 /* ---- accounts and devices --------------------------------------------- */
 
 static int w_account_create(struct sqlstore *s, struct conn *c, struct wreq *r)
@@ -1012,8 +1175,11 @@ static int w_account_create(struct sqlstore *s, struct conn *c, struct wreq *r)
 	}
 	if (rc != 0)
 		return rc;
-	return insert_device(s, c, id, SOTTO_STORE_PRIMARY_DEVICE_ID, r->a.acreate.dev,
+	rc = insert_device(s, c, id, SOTTO_STORE_PRIMARY_DEVICE_ID, r->a.acreate.dev,
 		r->a.acreate.now);
+	if (rc == 0 && r->a.acreate.name != NULL)
+		rc = claim_name(s, c, r->a.acreate.name, id, r->a.acreate.now);
+	return rc;
 }
 
 static int op_account_create(void *be, const uint8_t *invite, size_t invite_len,
@@ -1029,6 +1195,23 @@ static int op_account_create(void *be, const uint8_t *invite, size_t invite_len,
 	r.a.acreate.dev = dev;
 	r.a.acreate.now = now_ms;
 	r.a.acreate.account_id = account_id;
+	return submit(be, &r, cb);
+}
+
+static int op_account_create_named(void *be, const uint8_t *invite, size_t invite_len,
+	const sotto_store_new_device *dev, const char *name, int64_t now_ms,
+	uint8_t account_id[SOTTO_STORE_ID_BYTES], const sotto_store_cb *cb)
+{
+	struct wreq r = { .run = w_account_create };
+
+	if (!valid_new_device(dev) || account_id == NULL || !name_ok(name))
+		return SOTTO_ERR_INVALID_ARGUMENT;
+	r.a.acreate.invite = invite;
+	r.a.acreate.invite_len = invite_len;
+	r.a.acreate.dev = dev;
+	r.a.acreate.now = now_ms;
+	r.a.acreate.account_id = account_id;
+	r.a.acreate.name = name;
 	return submit(be, &r, cb);
 }
 
@@ -2102,6 +2285,9 @@ static const struct sotto_store_ops sqlite_ops = {
 	.attachment_delete = op_attachment_delete,
 	.attachment_get = op_attachment_get,
 	.attachment_path = op_attachment_path,
+	.account_create_named = op_account_create_named,
+	.name_lookup = op_name_lookup,
+	.name_of = op_name_of,
 };
 
 static int make_dir(const char *path)

@@ -37,6 +37,10 @@
 /* Envelope type the server gives to the received form of a multi-recipient
  * sealed sender v2 message (Signal's UNIDENTIFIED_SENDER envelope type). */
 #define SOTTO_WIRE_TYPE_SEALED_SENDER 6u
+/* Envelope type of the provisioning message a primary device sends to a
+ * device it links (LinkDeviceRequest.provisioning), and its size limit. */
+#define SOTTO_WIRE_TYPE_PROVISIONING 7u
+#define SOTTO_WIRE_MAX_PROVISIONING (64u * 1024)
 
 /* Sizes of the protocol's fields. */
 #define SOTTO_WIRE_ID_BYTES 16        /* account and attachment ids */

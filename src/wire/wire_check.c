@@ -80,6 +80,8 @@ Sotto__Service__Status sotto__wire_request_check(const Sotto__Service__Request *
 			BIG("device name over 256 bytes");
 		if (q->invite_code.len > 64)
 			BAD("invite code too long");
+		if (q->username.len > 64)
+			BAD("name too long");
 		break;
 	}
 	case SOTTO__SERVICE__REQUEST__BODY_AUTHENTICATE:
@@ -95,6 +97,8 @@ Sotto__Service__Status sotto__wire_request_check(const Sotto__Service__Request *
 			BAD("identity key must be 33 bytes starting with 0x05");
 		if (q->name.len > SOTTO_STORE_MAX_DEVICE_NAME)
 			BIG("device name over 256 bytes");
+		if (q->provisioning.len > SOTTO_WIRE_MAX_PROVISIONING)
+			BIG("provisioning message over 64 KiB");
 		break;
 	}
 	case SOTTO__SERVICE__REQUEST__BODY_UNLINK_DEVICE:
@@ -214,6 +218,14 @@ Sotto__Service__Status sotto__wire_request_check(const Sotto__Service__Request *
 			BAD("attachment id must be 16 bytes");
 		if (r->attachment_download->length > SOTTO_WIRE_MAX_CHUNK)
 			BIG("chunk over 256 KiB");
+		break;
+	case SOTTO__SERVICE__REQUEST__BODY_LOOKUP_NAME:
+		if (r->lookup_name == NULL || r->lookup_name->name.len > 64)
+			BAD("name too long");
+		break;
+	case SOTTO__SERVICE__REQUEST__BODY_ACCOUNT_NAME:
+		if (r->account_name == NULL || !id_ok(&r->account_name->account_id))
+			BAD("account id must be 16 bytes");
 		break;
 	default:
 		BAD("unknown request");
