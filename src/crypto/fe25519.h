@@ -3,9 +3,12 @@
  * code that verifies signatures (ge25519_vartime.h). Five 51-bit limbs,
  * products in unsigned __int128.
  *
- * Every function here leaves its result "carried": each limb below
- * 2^51 + 2^18, and takes carried inputs, so any result can be fed to any
- * other function without further reduction. The value is only unique mod p; fe_tobytes gives the
+ * Every function here leaves its result "carried" (each limb below
+ * 2^51 + 2^18) and accepts carried inputs, so results can be chained freely.
+ * The exception is the pair of "loose" helpers for the point formulas, which
+ * skip the carry: their results may only be fed to mul and sq, which accept
+ * limbs up to 2^53 + 2^20 (see sotto__fe_reduce_wide). The value is only
+ * unique mod p; fe_tobytes gives the
  * canonical encoding. The arithmetic itself has no branches, but the
  * predicates (iszero, isnegative, eq) and everything built on them are meant
  * for public data only: this is not a replacement for libsodium's
@@ -83,23 +86,43 @@ static inline void sotto__fe_neg(sotto__fe *h, const sotto__fe *f)
 	sotto__fe_sub(h, &zero, f);
 }
 
-/* Folds five 128-bit column sums into carried limbs. With inputs carried
- * (limbs below 2^51 + 2^18), each sum is below 2^109, so every carry
- * r[i] >> 51 fits 58 bits and 19 times the top one still fits 64. All five
- * carries are taken at once, then a second, 64-bit round brings the limbs
- * back below 2^51 + 19 * 2^11: two short dependency chains instead of one
- * long one through the 128-bit sums. */
+/* h = f + g without a carry: for carried f and g, limbs below 2^52 + 2^19.
+ * Only for mul/sq inputs (or the first operand of sotto__fe_sub_loose). */
+static inline void sotto__fe_add_loose(sotto__fe *h, const sotto__fe *f, const sotto__fe *g)
+{
+	for (int i = 0; i < 5; i++)
+		h->v[i] = f->v[i] + g->v[i];
+}
+
+/* h = f - g + 2p without a carry. g must be carried (its limbs then stay
+ * below those of 2p); the result's limbs are below f's plus 2^52, so with f
+ * at most loose, below 2^53 + 2^19. Only for mul/sq inputs. */
+static inline void sotto__fe_sub_loose(sotto__fe *h, const sotto__fe *f, const sotto__fe *g)
+{
+	h->v[0] = f->v[0] + UINT64_C(0xfffffffffffda) - g->v[0];
+	for (int i = 1; i < 5; i++)
+		h->v[i] = f->v[i] + UINT64_C(0xffffffffffffe) - g->v[i];
+}
+
+/* Folds five 128-bit column sums into carried limbs. With input limbs below
+ * 2^53 + 2^20, every sum is below 2^113 (five products of at most
+ * 2^53.01 * 19 * 2^53.01), so each carry r[i] >> 51 fits 62 bits. The top
+ * carry goes into r0 first (times 19, in 128 bits), then the other four are
+ * taken at once and a second, 64-bit round brings the limbs back below
+ * 2^51 + 19 * 2^11: short dependency chains instead of one long one through
+ * the 128-bit sums. */
 static inline void sotto__fe_reduce_wide(uint64_t h[5], sotto__u128 r0, sotto__u128 r1,
 					 sotto__u128 r2, sotto__u128 r3, sotto__u128 r4)
 {
 	const uint64_t m = SOTTO__FE_MASK51;
+	r0 += (sotto__u128)((uint64_t)(r4 >> 51)) * 19;
 	uint64_t c0 = (uint64_t)(r0 >> 51), c1 = (uint64_t)(r1 >> 51), c2 = (uint64_t)(r2 >> 51),
-		 c3 = (uint64_t)(r3 >> 51), c4 = (uint64_t)(r4 >> 51);
-	uint64_t h0 = ((uint64_t)r0 & m) + 19 * c4, h1 = ((uint64_t)r1 & m) + c0,
+		 c3 = (uint64_t)(r3 >> 51);
+	uint64_t h0 = (uint64_t)r0 & m, h1 = ((uint64_t)r1 & m) + c0,
 		 h2 = ((uint64_t)r2 & m) + c1, h3 = ((uint64_t)r3 & m) + c2,
 		 h4 = ((uint64_t)r4 & m) + c3;
-	h[0] = (h0 & m) + 19 * (h4 >> 51);
-	h[1] = (h1 & m) + (h0 >> 51);
+	h[0] = h0 + 19 * (h4 >> 51);
+	h[1] = (h1 & m);
 	h[2] = (h2 & m) + (h1 >> 51);
 	h[3] = (h3 & m) + (h2 >> 51);
 	h[4] = (h4 & m) + (h3 >> 51);

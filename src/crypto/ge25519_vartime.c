@@ -71,19 +71,22 @@ static void dbl_p2(ge_p1p1 *r, const ge_p2 *p)
 	sotto__fe_sq(&b, &p->Y);
 	sotto__fe_sq(&c, &p->Z);
 	sotto__fe_add(&c, &c, &c);
-	sotto__fe_add(&xy, &p->X, &p->Y);
+	sotto__fe_add_loose(&xy, &p->X, &p->Y);
 	sotto__fe_sq(&xy, &xy);
-	sotto__fe_add(&r->H, &a, &b);
-	sotto__fe_sub(&r->E, &r->H, &xy);
-	sotto__fe_sub(&r->G, &a, &b);
-	sotto__fe_add(&r->F, &c, &r->G);
+	/* Loose results, bounded as fe25519.h says: H < 2^52.01, E = H - xy
+	 * and G = A - B below 2^53.01, F = C + G below 2^53.01. */
+	sotto__fe_add_loose(&r->H, &a, &b);
+	sotto__fe_sub_loose(&r->E, &r->H, &xy);
+	sotto__fe_sub_loose(&r->G, &a, &b);
+	sotto__fe_add_loose(&r->F, &c, &r->G);
 }
 
 static void p3_to_cached(ge_cached *r, const sotto__ge_p3 *p)
 {
-	sotto__fe_add(&r->YpX, &p->Y, &p->X);
-	sotto__fe_sub(&r->YmX, &p->Y, &p->X);
-	sotto__fe_add(&r->Z2, &p->Z, &p->Z);
+	/* Only ever multiplied: loose is enough. */
+	sotto__fe_add_loose(&r->YpX, &p->Y, &p->X);
+	sotto__fe_sub_loose(&r->YmX, &p->Y, &p->X);
+	sotto__fe_add_loose(&r->Z2, &p->Z, &p->Z);
 	sotto__fe_mul(&r->T2d, &p->T, &K.d2);
 }
 
@@ -94,20 +97,22 @@ static void p3_to_cached(ge_cached *r, const sotto__ge_p3 *p)
 static void add_cached(ge_p1p1 *r, const sotto__ge_p3 *p, const ge_cached *q, int neg)
 {
 	sotto__fe a, b, c, d, ypx, ymx;
-	sotto__fe_add(&ypx, &p->Y, &p->X);
-	sotto__fe_sub(&ymx, &p->Y, &p->X);
+	sotto__fe_add_loose(&ypx, &p->Y, &p->X);
+	sotto__fe_sub_loose(&ymx, &p->Y, &p->X);
 	sotto__fe_mul(&a, &ymx, neg ? &q->YpX : &q->YmX);
 	sotto__fe_mul(&b, &ypx, neg ? &q->YmX : &q->YpX);
 	sotto__fe_mul(&c, &p->T, &q->T2d);
 	sotto__fe_mul(&d, &p->Z, &q->Z2);
-	sotto__fe_sub(&r->E, &b, &a);
-	sotto__fe_add(&r->H, &b, &a);
+	/* a, b, c, d are carried, so E, F, G, H may stay loose (they are only
+	 * multiplied). */
+	sotto__fe_sub_loose(&r->E, &b, &a);
+	sotto__fe_add_loose(&r->H, &b, &a);
 	if (neg) {
-		sotto__fe_add(&r->F, &d, &c);
-		sotto__fe_sub(&r->G, &d, &c);
+		sotto__fe_add_loose(&r->F, &d, &c);
+		sotto__fe_sub_loose(&r->G, &d, &c);
 	} else {
-		sotto__fe_sub(&r->F, &d, &c);
-		sotto__fe_add(&r->G, &d, &c);
+		sotto__fe_sub_loose(&r->F, &d, &c);
+		sotto__fe_add_loose(&r->G, &d, &c);
 	}
 }
 
@@ -115,20 +120,22 @@ static void add_cached(ge_p1p1 *r, const sotto__ge_p3 *p, const ge_cached *q, in
 static void add_niels(ge_p1p1 *r, const sotto__ge_p3 *p, const ge_niels *q, int neg)
 {
 	sotto__fe a, b, c, d, ypx, ymx;
-	sotto__fe_add(&ypx, &p->Y, &p->X);
-	sotto__fe_sub(&ymx, &p->Y, &p->X);
+	sotto__fe_add_loose(&ypx, &p->Y, &p->X);
+	sotto__fe_sub_loose(&ymx, &p->Y, &p->X);
 	sotto__fe_mul(&a, &ymx, neg ? &q->YpX : &q->YmX);
 	sotto__fe_mul(&b, &ypx, neg ? &q->YmX : &q->YpX);
 	sotto__fe_mul(&c, &p->T, &q->XY2d);
 	sotto__fe_add(&d, &p->Z, &p->Z);
-	sotto__fe_sub(&r->E, &b, &a);
-	sotto__fe_add(&r->H, &b, &a);
+	/* a, b, c, d are carried, so E, F, G, H may stay loose (they are only
+	 * multiplied). */
+	sotto__fe_sub_loose(&r->E, &b, &a);
+	sotto__fe_add_loose(&r->H, &b, &a);
 	if (neg) {
-		sotto__fe_add(&r->F, &d, &c);
-		sotto__fe_sub(&r->G, &d, &c);
+		sotto__fe_add_loose(&r->F, &d, &c);
+		sotto__fe_sub_loose(&r->G, &d, &c);
 	} else {
-		sotto__fe_sub(&r->F, &d, &c);
-		sotto__fe_add(&r->G, &d, &c);
+		sotto__fe_sub_loose(&r->F, &d, &c);
+		sotto__fe_add_loose(&r->G, &d, &c);
 	}
 }
 

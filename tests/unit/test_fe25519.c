@@ -220,6 +220,103 @@ static void field_ops(void)
 	BN_free(e);
 }
 
+/* The limbs as an integer, reduced mod p (for representations that are not
+ * the output of frombytes). */
+static BIGNUM *bn_of_limbs(const sotto__fe *f)
+{
+	BIGNUM *x = BN_new(), *t = BN_new();
+	CHECK(x != NULL && t != NULL);
+	BN_zero(x);
+	for (int i = 4; i >= 0; i--) {
+		CHECK(BN_lshift(x, x, 51) == 1);
+		CHECK(BN_set_word(t, f->v[i]) == 1 && BN_add(x, x, t) == 1);
+	}
+	CHECK(BN_nnmod(x, x, bn_p, bnctx) == 1);
+	BN_free(t);
+	return x;
+}
+
+static int is_carried(const sotto__fe *f)
+{
+	for (int i = 0; i < 5; i++) {
+		if (f->v[i] >= (UINT64_C(1) << 51) + (UINT64_C(1) << 18))
+			return 0;
+	}
+	return 1;
+}
+
+/* A carried element with limbs drawn from the extremes of the documented
+ * range [0, 2^51 + 2^18), so that the loose helpers and the multiplication
+ * see their worst-case inputs. */
+static void extreme_fe(sotto__fe *f)
+{
+	static const uint64_t top = (UINT64_C(1) << 51) + (UINT64_C(1) << 18) - 1;
+	for (int i = 0; i < 5; i++) {
+		switch (tu_rand64(&rng) % 4) {
+		case 0:
+			f->v[i] = top;
+			break;
+		case 1:
+			f->v[i] = 0;
+			break;
+		case 2:
+			f->v[i] = top - tu_rand64(&rng) % 1024;
+			break;
+		default:
+			f->v[i] = tu_rand64(&rng) % (top + 1);
+			break;
+		}
+	}
+}
+
+/* The loose add/sub of the point formulas, chained as dbl_p2 and the
+ * additions chain them (E = (A + B) - C, F = C + (A - B), products of those),
+ * on extreme carried inputs, against BIGNUM; every product must come out
+ * carried again. */
+static void loose_bounds(void)
+{
+	size_t ok = 0, n = 3000;
+	BIGNUM *r = BN_new(), *t = BN_new();
+	CHECK(r != NULL && t != NULL);
+	for (size_t i = 0; i < n; i++) {
+		sotto__fe a, b, c, h, e, g, f, prod, sq;
+		extreme_fe(&a);
+		extreme_fe(&b);
+		extreme_fe(&c);
+		BIGNUM *x = bn_of_limbs(&a), *y = bn_of_limbs(&b), *z = bn_of_limbs(&c);
+		sotto__fe_add_loose(&h, &a, &b);     /* H = A + B */
+		sotto__fe_sub_loose(&e, &h, &c);     /* E = H - C */
+		sotto__fe_sub_loose(&g, &a, &b);     /* G = A - B */
+		sotto__fe_add_loose(&f, &c, &g);     /* F = C + G */
+		sotto__fe_mul(&prod, &e, &f);
+		sotto__fe_sq(&sq, &e);
+		int good = is_carried(&prod) && is_carried(&sq);
+		/* (x + y - z) * (z + x - y) and (x + y - z)^2 */
+		BIGNUM *ee = BN_new(), *ff = BN_new();
+		good = good && ee && ff && BN_mod_add(ee, x, y, bn_p, bnctx) &&
+		       BN_mod_sub(ee, ee, z, bn_p, bnctx) && BN_mod_add(ff, z, x, bn_p, bnctx) &&
+		       BN_mod_sub(ff, ff, y, bn_p, bnctx) && BN_mod_mul(r, ee, ff, bn_p, bnctx) &&
+		       fe_matches(&prod, r) && BN_mod_sqr(t, ee, bn_p, bnctx) && fe_matches(&sq, t);
+		/* Loose times loose, and sq of a loose sum. */
+		sotto__fe_mul(&prod, &h, &g);
+		sotto__fe_sq(&sq, &f);
+		good = good && is_carried(&prod) && is_carried(&sq);
+		good = good && BN_mod_add(r, x, y, bn_p, bnctx) && BN_mod_sub(t, x, y, bn_p, bnctx) &&
+		       BN_mod_mul(r, r, t, bn_p, bnctx) && fe_matches(&prod, r) &&
+		       BN_mod_sqr(t, ff, bn_p, bnctx) && fe_matches(&sq, t);
+		ok += good;
+		BN_free(ee);
+		BN_free(ff);
+		BN_free(x);
+		BN_free(y);
+		BN_free(z);
+	}
+	BN_free(r);
+	BN_free(t);
+	CHECK(ok == n);
+	printf("loose add/sub chains at the limb bounds: %zu/%zu\n", ok, n);
+}
+
 /* ---- points --------------------------------------------------------- */
 
 static void enc(uint8_t out[32], const sotto__ge_p3 *P)
@@ -841,6 +938,7 @@ int main(void)
 	for (size_t t = 0; t < N_LOW; t++)
 		CHECK(tu_unhex_into(low_order[t], 32, low_order_hex[t]) == 0);
 	field_ops();
+	loose_bounds();
 	decoding();
 	group_laws();
 	double_scalarmult();
