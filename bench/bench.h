@@ -21,5 +21,6 @@ extern int bench_quick; /* fewer, shorter batches (smoke runs) */
 
 int bench_primitives(void);
 int bench_kt(void);
+int bench_protocol(void);
 
 #endif
