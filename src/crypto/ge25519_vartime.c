@@ -36,6 +36,8 @@ typedef struct {
 #define B_WIDTH 8
 #define A_TABLE (1 << (A_WIDTH - 2))
 #define B_TABLE (1 << (B_WIDTH - 2))
+_Static_assert(A_WIDTH >= 2 && A_WIDTH <= 8 && B_WIDTH >= 2 && B_WIDTH <= 8,
+	       "wNAF digits are stored as int8_t");
 
 static struct {
 	sotto__fe d, d2, sqrtm1;
@@ -310,38 +312,42 @@ int sotto__ge_vt_from_mont(sotto__ge_p3 *P, uint8_t enc[32], const uint8_t u[32]
 
 /* Width-w NAF of a 256-bit integer: naf[i] in {0, +-1, +-3, ...,
  * +-(2^(w-1) - 1)}, sum naf[i] 2^i = k, and any two non-zero digits at least
- * w positions apart. 257 digits suffice (a borrow can carry into bit 256).
- * Works on a bit array: k has no secret in it, and this is not the hot
- * part. */
+ * w positions apart. 257 digits suffice (a negative digit can carry into bit
+ * 256). k is public; the loop skips zero bits a word at a time. */
 static void wnaf(int8_t naf[257], const uint8_t k[32], int w)
 {
-	uint8_t bits[256 + 16];
-	memset(bits, 0, sizeof bits);
-	for (int i = 0; i < 256; i++)
-		bits[i] = (uint8_t)((k[i >> 3] >> (i & 7)) & 1);
+	uint64_t x[5] = { 0, 0, 0, 0, 0 }; /* room for the carry past bit 255 */
+	const unsigned mask = (1u << w) - 1;
+	for (int i = 0; i < 32; i++)
+		x[i >> 3] |= (uint64_t)k[i] << (8 * (i & 7));
 	memset(naf, 0, 257);
 	for (int i = 0; i < 257;) {
-		if (!bits[i]) {
-			i++;
+		uint64_t word = x[i >> 6] >> (i & 63);
+		if (word == 0) {
+			i = (i | 63) + 1; /* rest of this word is zero */
 			continue;
 		}
-		int d = 0;
-		for (int j = w - 1; j >= 0; j--)
-			d = (d << 1) | bits[i + j];
-		if (d >= 1 << (w - 1))
-			d -= 1 << w;
+		if ((word & 1) == 0) {
+			i += __builtin_ctzll(word);
+			continue;
+		}
+		unsigned bits = (unsigned)word;
+		if ((i & 63) + w > 64 && (i >> 6) < 4)
+			bits |= (unsigned)(x[(i >> 6) + 1] << (64 - (i & 63)));
+		bits &= mask;
+		int d = bits >= (1u << (w - 1)) ? (int)bits - (1 << w) : (int)bits;
 		naf[i] = (int8_t)d;
 		/* k -= d * 2^i: the w bits at i become 0, and a negative digit
-		 * adds 2^(i+w) (the carry runs up through the set bits). */
-		for (int j = 0; j < w; j++)
-			bits[i + j] = 0;
+		 * (d = bits - 2^w) adds 2^(i+w), carrying up through set bits. */
+		for (int j = i; j < i + w; j++)
+			x[j >> 6] &= ~(UINT64_C(1) << (j & 63));
 		if (d < 0) {
 			int j = i + w;
-			while (bits[j]) {
-				bits[j] = 0;
+			while (x[j >> 6] & (UINT64_C(1) << (j & 63))) {
+				x[j >> 6] &= ~(UINT64_C(1) << (j & 63));
 				j++;
 			}
-			bits[j] = 1;
+			x[j >> 6] |= UINT64_C(1) << (j & 63);
 		}
 		i += w;
 	}
