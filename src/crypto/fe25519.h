@@ -8,11 +8,10 @@
  * The exception is the pair of "loose" helpers for the point formulas, which
  * skip the carry: their results may only be fed to mul and sq, which accept
  * limbs up to 2^53 + 2^20 (see sotto__fe_reduce_wide). The value is only
- * unique mod p; fe_tobytes gives the
- * canonical encoding. The arithmetic itself has no branches, but the
- * predicates (iszero, isnegative, eq) and everything built on them are meant
- * for public data only: this is not a replacement for libsodium's
- * constant-time code on secrets. */
+ * unique mod p; fe_tobytes gives the canonical encoding. The arithmetic
+ * itself has no branches, but the predicates (iszero, isnegative, eq) and
+ * everything built on them are meant for public data only: this is not a
+ * replacement for libsodium's constant-time code on secrets. */
 #ifndef SOTTO_CRYPTO_FE25519_H
 #define SOTTO_CRYPTO_FE25519_H
 

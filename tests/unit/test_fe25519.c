@@ -855,6 +855,43 @@ static void differential_xeddsa(void)
 	       same, n, accepted, mixed_accepted);
 }
 
+/* The same few keys over and over, in a shuffled order with more keys than
+ * the verifier keeps decoded per thread, both sign bits, valid and mutated
+ * signatures: the answers must not depend on what was verified before. */
+static void differential_repeated_keys(void)
+{
+	enum { NKEYS = 9 };
+	uint8_t pubs[NKEYS][32], privs[NKEYS][32], msg[40];
+	size_t same = 0, n = 600, accepted = 0;
+	for (int k = 0; k < NKEYS; k++) {
+		tu_randbytes(&rng, privs[k], 32);
+		sotto_x25519_clamp(privs[k]);
+		CHECK_RC(sotto_x25519_public(pubs[k], privs[k]), 0);
+	}
+	/* One key with u = 0 (its point (0, -1) takes the general decoder). */
+	memset(pubs[NKEYS - 1], 0, 32);
+	for (size_t i = 0; i < n; i++) {
+		size_t k = (size_t)(tu_rand64(&rng) % ((i / 100) % 2 ? 3 : NKEYS));
+		uint8_t sig[64], z[64];
+		tu_randbytes(&rng, msg, sizeof msg);
+		tu_randbytes(&rng, z, 64);
+		CHECK_RC(sotto_xeddsa_sign(sig, privs[k], msg, sizeof msg, z), 0);
+		if (i % 3 == 1)
+			sig[63] ^= 0x80; /* the other sign: a different point */
+		else if (i % 3 == 2)
+			mutate(sig, msg, sizeof msg, i);
+		int want = old_xeddsa_verify(pubs[k], msg, sizeof msg, sig);
+		int got = sotto_xeddsa_verify(pubs[k], msg, sizeof msg, sig);
+		same += want == got;
+		accepted += got == 0;
+		if (want != got)
+			tu_fail("repeated keys %zu (key %zu): old %d new %d", i, k, want, got);
+	}
+	CHECK(accepted > n / 4);
+	printf("repeated keys, new vs old verifier: %zu/%zu equal (%zu accepted)\n", same, n,
+	       accepted);
+}
+
 /* sotto__eddsa_verify under each rule set, on A encodings of every kind:
  * real keys (signed properly), mixed-order keys, non-canonical encodings of
  * low-order points, random bytes. */
@@ -943,6 +980,7 @@ int main(void)
 	group_laws();
 	double_scalarmult();
 	differential_xeddsa();
+	differential_repeated_keys();
 	differential_eddsa();
 	BN_free(bn_p);
 	BN_CTX_free(bnctx);
