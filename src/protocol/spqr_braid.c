@@ -34,7 +34,10 @@
 #define CT2_STREAM (CT2_BYTES + MAC_BYTES) /* 160: Ct2 */
 
 #define FORMAT_MAGIC 0x53
-#define FORMAT_VERSION 0x01
+/* Version 2 adds the outgoing stream's encoder (the polynomial coefficients)
+ * once parity chunks are being sent; version 1 blobs are still read. */
+#define FORMAT_VERSION 0x02
+#define FORMAT_VERSION_1 0x01
 #define MAX_AUTH_KEY 64
 
 static const char LABEL_SCKA[] = "Signal_PQCKA_V1_MLKEM768:SCKA Key";
@@ -241,6 +244,43 @@ static int start_stream(sotto_spqr_state *st, const uint8_t *bytes, size_t len)
 	return 0;
 }
 
+/* Parity chunk `index` from the encoder's coefficients: the same values as
+ * sotto__gf16_encoder_chunk, computed faster. Every Horner step multiplies by
+ * the same x = index, so multiplication by x is tabulated once per chunk: t[k][v]
+ * is x * (v << 4k) in GF(2^16), and a product is four lookups. The tables and
+ * the data are public (chunk index, public stream bytes). */
+static void parity_chunk(const sotto_gf16_encoder *enc, uint16_t index,
+			 uint8_t out[SOTTO_GF16_CHUNK_BYTES])
+{
+	uint16_t base[16], t[4][16];
+
+	/* base[j] = x * 2^j (the polynomial basis element times x). */
+	base[0] = index;
+	for (unsigned j = 1; j < 16; j++) {
+		uint32_t v = (uint32_t)base[j - 1] << 1;
+		if (v & 0x10000u)
+			v ^= SOTTO_GF16_POLY;
+		base[j] = (uint16_t)v;
+	}
+	for (unsigned k = 0; k < 4; k++) {
+		t[k][0] = 0;
+		for (unsigned v = 1; v < 16; v++) {
+			unsigned low = (unsigned)__builtin_ctz(v);
+			t[k][v] = (uint16_t)(t[k][v & (v - 1)] ^ base[4 * k + low]);
+		}
+	}
+	for (unsigned p = 0; p < SOTTO_GF16_NUM_POLYS; p++) {
+		const uint16_t *c = enc->coef[p];
+		uint16_t r = 0;
+
+		for (unsigned n = enc->npts[p]; n > 0; n--)
+			r = (uint16_t)(t[0][r & 15] ^ t[1][(r >> 4) & 15] ^ t[2][(r >> 8) & 15] ^
+				       t[3][r >> 12] ^ c[n - 1]);
+		out[2 * p] = (uint8_t)(r >> 8);
+		out[2 * p + 1] = (uint8_t)r;
+	}
+}
+
 /* The next chunk of the outgoing stream (length len); the index wraps at
  * 2^16 like SPQR's. Chunks below len / 32 are the stream's own bytes. */
 static int next_chunk(sotto_spqr_state *st, size_t len, sotto_spqr_msg *m)
@@ -258,7 +298,7 @@ static int next_chunk(sotto_spqr_state *st, size_t len, sotto_spqr_msg *m)
 				return rc;
 			st->enc_ready = 1;
 		}
-		sotto__gf16_encoder_chunk(&st->enc, st->out_next, m->chunk);
+		parity_chunk(&st->enc, st->out_next, m->chunk);
 	}
 	st->out_next = (uint16_t)(st->out_next + 1);
 	return 0;
@@ -668,8 +708,11 @@ static size_t fields_size(const sotto_spqr_state *st)
 	n += (l->fields & F_HDR) ? HDR_BYTES : 0;
 	n += (l->fields & F_CT1) ? CT1_BYTES : 0;
 	n += (l->fields & F_ES) ? ES_BYTES : 0;
-	if (l->out_len)
-		n += ((l->fields & F_OUT_IS_CT1) ? 0 : l->out_len) + 2;
+	if (l->out_len) {
+		n += ((l->fields & F_OUT_IS_CT1) ? 0 : l->out_len) + 2 + 1;
+		if (st->enc_ready)
+			n += l->out_len; /* one coefficient per 16-bit symbol */
+	}
 	if (l->dec_len)
 		n += decoder_size(&st->dec);
 	return n;
@@ -749,6 +792,16 @@ int sotto__spqr_state_serialize(const sotto_spqr_state *st, uint8_t *out, size_t
 		}
 		out[pos++] = (uint8_t)(st->out_next >> 8);
 		out[pos++] = (uint8_t)st->out_next;
+		/* The encoder costs a full interpolation to rebuild: keep it. */
+		out[pos++] = st->enc_ready ? 1 : 0;
+		if (st->enc_ready) {
+			for (unsigned p = 0; p < SOTTO_GF16_NUM_POLYS; p++) {
+				for (unsigned i = 0; i < st->enc.npts[p]; i++) {
+					out[pos++] = (uint8_t)(st->enc.coef[p][i] >> 8);
+					out[pos++] = (uint8_t)st->enc.coef[p][i];
+				}
+			}
+		}
 	}
 	if (l->dec_len) {
 		for (unsigned p = 0; p < SOTTO_GF16_NUM_POLYS; p++) {
@@ -826,6 +879,33 @@ static int read_decoder(struct reader *r, sotto_gf16_decoder *d, size_t len)
 	return sotto__gf16_decoder_complete(d) ? -1 : 0;
 }
 
+/* The stored encoder of the outgoing stream: a presence byte, then the
+ * coefficients of the 16 polynomials (each has as many as its points). */
+static int read_encoder(struct reader *r, sotto_spqr_state *st, size_t len)
+{
+	const uint8_t *p;
+	uint32_t syms = (uint32_t)len / 2;
+
+	if ((p = take(r, 1)) == NULL || p[0] > 1)
+		return -1;
+	if (p[0] == 0)
+		return 0;
+	memset(&st->enc, 0, sizeof st->enc);
+	st->enc.len = (uint32_t)len;
+	for (unsigned q = 0; q < SOTTO_GF16_NUM_POLYS; q++) {
+		/* Symbol k belongs to polynomial k % 16 (crypto/gf16.h). */
+		unsigned k = syms / SOTTO_GF16_NUM_POLYS + (q < syms % SOTTO_GF16_NUM_POLYS ? 1 : 0);
+
+		st->enc.npts[q] = (uint8_t)k;
+		if ((p = take(r, 2 * (size_t)k)) == NULL)
+			return -1;
+		for (unsigned i = 0; i < k; i++)
+			st->enc.coef[q][i] = (uint16_t)(p[2 * i] << 8 | p[2 * i + 1]);
+	}
+	st->enc_ready = 1;
+	return 0;
+}
+
 int sotto__spqr_state_deserialize(sotto_spqr_state **out, const uint8_t *in, size_t inlen)
 {
 	struct reader r = {in, inlen};
@@ -835,6 +915,7 @@ int sotto__spqr_state_deserialize(sotto_spqr_state **out, const uint8_t *in, siz
 	size_t chainlen;
 	uint64_t chain_epoch, want_chain_epoch;
 	int ek_role;
+	uint8_t version;
 
 	if (out == NULL)
 		return SOTTO_ERR_INVALID_ARGUMENT;
@@ -843,9 +924,10 @@ int sotto__spqr_state_deserialize(sotto_spqr_state **out, const uint8_t *in, siz
 		return SOTTO_ERR_INVALID_ARGUMENT;
 	if ((st = state_alloc()) == NULL)
 		return SOTTO_ERR_NOMEM;
-	if ((p = take(&r, 4)) == NULL || p[0] != FORMAT_MAGIC || p[1] != FORMAT_VERSION ||
-	    p[2] > 1 || p[3] > 1)
+	if ((p = take(&r, 4)) == NULL || p[0] != FORMAT_MAGIC ||
+	    (p[1] != FORMAT_VERSION && p[1] != FORMAT_VERSION_1) || p[2] > 1 || p[3] > 1)
 		goto bad;
+	version = p[1];
 	st->negotiating = p[2];
 	st->dir = p[3];
 	if (st->negotiating) {
@@ -900,6 +982,8 @@ int sotto__spqr_state_deserialize(sotto_spqr_state **out, const uint8_t *in, siz
 		if ((p = take(&r, 2)) == NULL)
 			goto bad;
 		st->out_next = (uint16_t)(p[0] << 8 | p[1]);
+		if (version != FORMAT_VERSION_1 && read_encoder(&r, st, l->out_len) != 0)
+			goto bad;
 	}
 	if (l->dec_len && read_decoder(&r, &st->dec, l->dec_len) != 0)
 		goto bad;

@@ -82,19 +82,21 @@ SOTTO_HIDDEN const sotto_spqr_auth *sotto__spqr_state_auth(const sotto_spqr_stat
 /* 1 until the first successful recv (libsignal's version_negotiation). */
 SOTTO_HIDDEN int sotto__spqr_state_negotiating(const sotto_spqr_state *st);
 
-/* Storage format, version 1 (big-endian integers):
- *   0x53 'S' || 0x01 || negotiating u8 (0/1) || dir u8 ||
+/* Storage format, version 2 (big-endian integers):
+ *   0x53 'S' || 0x02 || negotiating u8 (0/1) || dir u8 ||
  *   [keylen u8 || auth_key]  only while negotiating ||
  *   chain_len BE32 || chain (sotto__spqr_chain_serialize, holds the limits) ||
  *   state u8 || epoch BE64 || auth root 32 || auth mac 32 || fields
  * where the fields depend on the state, in this order when present:
  *   dk 2400 || ek 1152 || hdr 64 || ct1 960 || encaps state ||
  *   outgoing stream bytes (not repeated when it is ct1) || next chunk BE16 ||
- *   decoder
+ *   encoder flag u8 || [16 x npts x coefficient BE16, once parity chunks have
+ *   been sent: rebuilding them is a full interpolation] || decoder
  *   decoder = 16 x (count u8 || count x (x BE16 || y BE16)), x increasing.
  * Parsing is strict: exact length, known state, role consistent with the
  * direction and epoch parity, chain epoch consistent with the braid state,
- * valid dk and decoders. Only what serialize produces is accepted. */
+ * valid dk and decoders. Only what serialize produces is accepted, and
+ * version 1 blobs (no encoder flag; written before version 2) are read. */
 SOTTO_HIDDEN size_t sotto__spqr_state_serialized_size(const sotto_spqr_state *st);
 SOTTO_HIDDEN int sotto__spqr_state_serialize(const sotto_spqr_state *st, uint8_t *out,
 					     size_t outcap, size_t *outlen);
