@@ -1,0 +1,129 @@
+/* Copyright (c) 2026 The Sotto authors. ISC license, see LICENSE. */
+/* The client engine's internals, shared by src/client/engine*.c. */
+#ifndef SOTTO_CLIENT_ENGINE_INTERNAL_H
+#define SOTTO_CLIENT_ENGINE_INTERNAL_H
+
+#include <limits.h>
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "client/conn.h"
+#include "client/lstore.h"
+#include "content.pb-c.h"
+#include "service.pb-c.h"
+#include "sotto/client.h"
+#include "sotto/session.h"
+
+#define ENG_NS "engine"         /* kv namespace: engine state */
+#define ENG_NS_N2A "name2acct"  /* kv: contact name -> 16-byte account id */
+#define ENG_NS_A2N "acct2name"  /* kv: 16-byte account id -> name */
+#define ENG_NS_CHANGED "changed" /* kv: contact name -> 1 (identity changed, not yet seen) */
+#define ENG_PREKEY_BATCH 100
+#define ENG_PREKEY_LOW 10
+#define ENG_DEFAULT_ROTATE_MS (7ull * 24 * 3600 * 1000)
+#define ENG_PATH_MAX 4096
+
+typedef Sotto__Service__Request Request;
+typedef Sotto__Service__Response Response;
+
+/* An envelope pushed by the server, waiting for the engine's thread. */
+struct eng_env {
+	struct eng_env *next;
+	uint64_t seq;
+	int64_t server_ms;
+	uint8_t sender[16];
+	uint32_t sender_device;
+	uint32_t type;
+	uint8_t *content;
+	size_t content_len;
+};
+
+struct sotto_client {
+	char dir[ENG_PATH_MAX];
+	sotto_lstore *ls;
+	sotto_protocol_stores stores;
+	char err[512];
+	uint64_t (*clock)(void *ctx);
+	void *clock_ctx;
+	unsigned timeout_ms;
+
+	int registered; /* account fields below are valid */
+	uint8_t acct[16];
+	char acct_str[SOTTO_CLIENT_ACCOUNT_STR + 1];
+	uint32_t device_id;
+	uint32_t reg_id;
+	char name[SOTTO_CLIENT_NAME_MAX + 1];
+	char server[80];
+	char host[64];
+	uint16_t port;
+	uint8_t server_key[32];
+	int has_noise;
+	uint8_t noise_priv[32]; /* secret */
+
+	sotto_client_conn *conn;
+	int conn_auth; /* the connection authenticates itself */
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct eng_env *head, *tail;
+	unsigned queue_empty; /* QueueEmpty pushes seen */
+	int prekeys_low;
+	int devices_changed;
+};
+
+/* engine.c */
+int sotto__eng_err(sotto_client *c, int rc, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+uint64_t sotto__eng_now(sotto_client *c);
+int sotto__eng_connect(sotto_client *c, int authenticate);
+void sotto__eng_disconnect(sotto_client *c);
+/* Runs req; on success *resp has status OK (or MISMATCHED_DEVICES when
+ * allow_mismatch). Other statuses become errors with the server's reason. */
+int sotto__eng_call(sotto_client *c, Request *req, Response **resp, int allow_mismatch);
+int sotto__eng_kv_put_u64(sotto_client *c, const char *key, uint64_t v);
+int sotto__eng_kv_get_u64(sotto_client *c, const char *key, uint64_t *v);
+int sotto__eng_kv_put_str(sotto_client *c, const char *ns, const char *key, const void *val,
+	size_t len);
+void sotto__eng_uuid_str(const uint8_t id[16], char out[SOTTO_CLIENT_ACCOUNT_STR + 1]);
+int sotto__eng_uuid_parse(const char *s, uint8_t id[16]);
+void sotto__eng_hex(const uint8_t *in, size_t n, char *out);
+int sotto__eng_b64_decode(const char *in, uint8_t *out, size_t cap, size_t *outlen);
+int sotto__eng_norm_name(const char *in, char out[SOTTO_CLIENT_NAME_MAX + 1]);
+int sotto__eng_load_account(sotto_client *c);
+int sotto__eng_upload_prekeys(sotto_client *c, int ec_kem, int signed_pk, int last_resort);
+int sotto__eng_resolve(sotto_client *c, const char *name, uint8_t acct[16], int refresh);
+int sotto__eng_name_of(sotto_client *c, const uint8_t acct[16], char name[SOTTO_CLIENT_NAME_MAX + 1]);
+int sotto__eng_bind_name(sotto_client *c, const char *name, const uint8_t acct[16],
+	uint64_t now);
+int sotto__eng_notice(sotto_client *c, const char *conv, uint64_t now);
+int sotto__eng_identity_changed(sotto_client *c, const char *acct_str,
+	const uint8_t key[SOTTO_EC_PUBLIC_BYTES], uint64_t now);
+int sotto__eng_name_for_acct_str(sotto_client *c, const char *acct_str,
+	char name[SOTTO_CLIENT_NAME_MAX + 1]);
+/* Pops the next pushed envelope (NULL if none); the caller frees it. */
+struct eng_env *sotto__eng_pop(sotto_client *c);
+void sotto__eng_env_free(struct eng_env *e);
+/* Waits until an envelope is queued or the deadline (ms, engine-independent
+ * monotonic clock) passes; 1 if one is there. */
+int sotto__eng_wait_env(sotto_client *c, uint64_t deadline_mono);
+uint64_t sotto__eng_mono_ms(void);
+int sotto__eng_ack(sotto_client *c, uint64_t seq);
+int sotto__eng_sweep(sotto_client *c);
+int sotto__eng_encrypt_name(sotto_client *c, const char *name, uint8_t *out, size_t cap,
+	size_t *outlen);
+int sotto__eng_decrypt_name(sotto_client *c, const uint8_t *in, size_t len, char *out,
+	size_t cap);
+
+/* engine_msg.c */
+int sotto__eng_send_content(sotto_client *c, const uint8_t dest[16], const uint8_t *pt,
+	size_t ptlen);
+int sotto__eng_pad(const uint8_t *in, size_t len, uint8_t **out, size_t *outlen);
+
+/* engine_attach.c */
+int sotto__eng_attach_upload(sotto_client *c, const char *path,
+	Sotto__Content__AttachmentPointer *ptr, uint8_t key[48], uint8_t id[16],
+	uint8_t digest[32]);
+int sotto__eng_attach_download(sotto_client *c, const Sotto__Content__AttachmentPointer *ptr,
+	const char *dest_path);
+
+#endif
