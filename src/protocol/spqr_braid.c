@@ -502,7 +502,11 @@ static int braid_recv(sotto_spqr_state *st, const sotto_spqr_msg *m, uint8_t sec
 		if (rc == 0) {
 			memcpy(ct, st->ct1, CT1_BYTES);
 			memcpy(ct + CT1_BYTES, buf, CT2_BYTES);
-			rc = sotto_mlkem768_decaps(ss, ct, st->dk);
+			/* The stored dk is checked here, where it is used, rather
+			 * than on every parse (a SHA3 over ek per message). */
+			rc = sotto_mlkem768_check_dk(st->dk);
+			if (rc == 0)
+				rc = sotto_mlkem768_decaps(ss, ct, st->dk);
 		}
 		if (rc == 0)
 			rc = scka_key(secret, ss, st->epoch);
@@ -578,21 +582,18 @@ static int braid_recv(sotto_spqr_state *st, const sotto_spqr_msg *m, uint8_t sec
 
 /* ---- top level ---------------------------------------------------------- */
 
-int sotto__spqr_send(sotto_spqr_state *st, sotto_rng_fn rng, void *rng_ctx,
+/* send on work itself: on failure work is left half-changed, so callers run
+ * it on a copy (sotto__spqr_send) or on a state they throw away (the blob
+ * calls, which parse a fresh one). */
+static int send_core(sotto_spqr_state *work, sotto_rng_fn rng, void *rng_ctx,
 		     uint8_t msg[SOTTO_SPQR_MSG_MAX_BYTES], size_t *msglen,
 		     uint8_t key[SOTTO_SPQR_KEY_BYTES])
 {
-	sotto_spqr_state *work = NULL;
 	sotto_spqr_msg m;
 	uint8_t secret[32], k[32];
 	int rc, has_secret = 0;
 
-	if (st == NULL || rng == NULL || msg == NULL || msglen == NULL || key == NULL)
-		return SOTTO_ERR_INVALID_ARGUMENT;
-	*msglen = 0;
-	rc = sotto__spqr_state_clone(&work, st);
-	if (rc == 0)
-		rc = braid_send(work, rng, rng_ctx, &m, secret, &has_secret);
+	rc = braid_send(work, rng, rng_ctx, &m, secret, &has_secret);
 	if (rc == 0 && has_secret)
 		rc = sotto__spqr_chain_add_epoch(work->chain, m.epoch, secret);
 	/* The message of epoch E is keyed by chain epoch E - 1. */
@@ -600,22 +601,41 @@ int sotto__spqr_send(sotto_spqr_state *st, sotto_rng_fn rng, void *rng_ctx,
 		rc = sotto__spqr_chain_msg_send_key(work->chain, m.epoch, &m.index, k, NULL);
 	if (rc == 0)
 		rc = sotto__spqr_msg_encode(&m, msg, SOTTO_SPQR_MSG_MAX_BYTES, msglen);
-	if (rc == 0) {
+	if (rc == 0)
 		memcpy(key, k, 32);
-		commit(st, work);
-	} else {
+	else
 		*msglen = 0;
-		sotto__spqr_state_free(work);
-	}
 	sotto_memzero(secret, sizeof secret);
 	sotto_memzero(k, sizeof k);
 	sotto_memzero(&m, sizeof m);
 	return rc;
 }
 
-int sotto__spqr_recv(sotto_spqr_state *st, const uint8_t *msg, size_t msglen,
+int sotto__spqr_send(sotto_spqr_state *st, sotto_rng_fn rng, void *rng_ctx,
+		     uint8_t msg[SOTTO_SPQR_MSG_MAX_BYTES], size_t *msglen,
+		     uint8_t key[SOTTO_SPQR_KEY_BYTES])
+{
+	sotto_spqr_state *work = NULL;
+	int rc;
+
+	if (st == NULL || rng == NULL || msg == NULL || msglen == NULL || key == NULL)
+		return SOTTO_ERR_INVALID_ARGUMENT;
+	*msglen = 0;
+	rc = sotto__spqr_state_clone(&work, st);
+	if (rc == 0)
+		rc = send_core(work, rng, rng_ctx, msg, msglen, key);
+	if (rc == 0)
+		commit(st, work);
+	else
+		sotto__spqr_state_free(work);
+	return rc;
+}
+
+/* recv; in_place = 1 works on st itself (the blob call, which throws st
+ * away on failure), else on a copy committed only on success. */
+static int recv_core(sotto_spqr_state *st, const uint8_t *msg, size_t msglen,
 		     uint8_t key[SOTTO_SPQR_KEY_BYTES], int *has_key,
-		     enum sotto_spqr_chain_why *why)
+		     enum sotto_spqr_chain_why *why, int in_place)
 {
 	sotto_spqr_state *work = NULL;
 	sotto_spqr_msg m;
@@ -638,7 +658,12 @@ int sotto__spqr_recv(sotto_spqr_state *st, const uint8_t *msg, size_t msglen,
 	rc = sotto__spqr_msg_decode(&m, msg, msglen, NULL);
 	if (rc != 0)
 		return SOTTO_ERR_INVALID_MESSAGE;
-	rc = sotto__spqr_state_clone(&work, st);
+	if (in_place) {
+		work = st;
+		rc = 0;
+	} else {
+		rc = sotto__spqr_state_clone(&work, st);
+	}
 	if (rc == 0)
 		rc = braid_recv(work, &m, secret, &has_secret);
 	if (rc == 0 && has_secret)
@@ -652,14 +677,22 @@ int sotto__spqr_recv(sotto_spqr_state *st, const uint8_t *msg, size_t msglen,
 		if (hk)
 			memcpy(key, k, 32);
 		*has_key = hk;
-		commit(st, work);
-	} else {
+		if (!in_place)
+			commit(st, work);
+	} else if (!in_place) {
 		sotto__spqr_state_free(work);
 	}
 	sotto_memzero(secret, sizeof secret);
 	sotto_memzero(k, sizeof k);
 	sotto_memzero(&m, sizeof m);
 	return rc;
+}
+
+int sotto__spqr_recv(sotto_spqr_state *st, const uint8_t *msg, size_t msglen,
+		     uint8_t key[SOTTO_SPQR_KEY_BYTES], int *has_key,
+		     enum sotto_spqr_chain_why *why)
+{
+	return recv_core(st, msg, msglen, key, has_key, why, 0);
 }
 
 enum sotto_spqr_braid_state sotto__spqr_state_name(const sotto_spqr_state *st)
@@ -972,8 +1005,6 @@ int sotto__spqr_state_deserialize(sotto_spqr_state **out, const uint8_t *in, siz
 	    ((l->fields & F_CT1) && take_into(&r, st->ct1, CT1_BYTES) != 0) ||
 	    ((l->fields & F_ES) && take_into(&r, st->es.bytes, ES_BYTES) != 0))
 		goto bad;
-	if ((l->fields & F_DK) && sotto_mlkem768_check_dk(st->dk) != 0)
-		goto bad;
 	if (l->out_len) {
 		if (l->fields & F_OUT_IS_CT1)
 			memcpy(st->out, st->ct1, CT1_BYTES);
@@ -1047,9 +1078,13 @@ int sotto__spqr_send_blob(const uint8_t *state, size_t state_len, sotto_rng_fn r
 		return SOTTO_ERR_INVALID_ARGUMENT;
 	*new_state = NULL;
 	*new_len = 0;
+	if (rng == NULL || msg == NULL || msglen == NULL || key == NULL)
+		return SOTTO_ERR_INVALID_ARGUMENT;
+	*msglen = 0;
+	/* st is ours and dropped on failure: no copy needed. */
 	rc = sotto__spqr_state_deserialize(&st, state, state_len);
 	if (rc == 0)
-		rc = sotto__spqr_send(st, rng, rng_ctx, msg, msglen, key);
+		rc = send_core(st, rng, rng_ctx, msg, msglen, key);
 	if (rc == 0)
 		rc = to_blob(st, new_state, new_len);
 	if (rc != 0 && key != NULL)
@@ -1072,7 +1107,7 @@ int sotto__spqr_recv_blob(const uint8_t *state, size_t state_len, const uint8_t 
 	*has_key = 0;
 	rc = sotto__spqr_state_deserialize(&st, state, state_len);
 	if (rc == 0)
-		rc = sotto__spqr_recv(st, msg, msglen, key, has_key, NULL);
+		rc = recv_core(st, msg, msglen, key, has_key, NULL, 1);
 	if (rc == 0)
 		rc = to_blob(st, new_state, new_len);
 	if (rc != 0 && has_key != NULL && *has_key) {

@@ -95,7 +95,8 @@ SOTTO_HIDDEN int sotto__spqr_state_negotiating(const sotto_spqr_state *st);
  *   decoder = 16 x (count u8 || count x (x BE16 || y BE16)), x increasing.
  * Parsing is strict: exact length, known state, role consistent with the
  * direction and epoch parity, chain epoch consistent with the braid state,
- * valid dk and decoders. Only what serialize produces is accepted, and
+ * valid decoders (the dk is checked when it is used for decapsulation, not
+ * on every parse). Only what serialize produces is accepted, and
  * version 1 blobs (no encoder flag; written before version 2) are read. */
 SOTTO_HIDDEN size_t sotto__spqr_state_serialized_size(const sotto_spqr_state *st);
 SOTTO_HIDDEN int sotto__spqr_state_serialize(const sotto_spqr_state *st, uint8_t *out,
