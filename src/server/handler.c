@@ -724,8 +724,9 @@ static void unlink_after(struct op *op)
 static void h_unlink(struct conn *c, Sotto__Service__Request *req)
 {
 	uint32_t dev = req->unlink_device->device_id;
-	if (dev == SOTTO_STORE_PRIMARY_DEVICE_ID ||
-		(dev != c->device && c->device != SOTTO_STORE_PRIMARY_DEVICE_ID)) {
+	/* The primary may unlink itself too: that is how an account ends (once
+	 * no device is linked its name can be claimed again). */
+	if (dev != c->device && c->device != SOTTO_STORE_PRIMARY_DEVICE_ID) {
 		reply_status(c, req->id, SOTTO__SERVICE__STATUS__FORBIDDEN,
 			"the primary device unlinks others; a device may unlink itself");
 		protobuf_c_message_free_unpacked(&req->base, NULL);
@@ -954,29 +955,18 @@ struct bundle_data {
 	uint8_t account[SOTTO_STORE_ID_BYTES];
 	sotto_store_bundle b[MAX_DEVICES];
 	size_t count;
-	sotto_store_prekey_counts counts[MAX_DEVICES];
 };
 
-/* After a fetch, reads the counts left so that devices running low hear
- * about it (a PrekeysLow push). */
-static void bundle_count_run(struct op *op)
-{
-	struct bundle_data *d = op->data;
-	for (size_t i = 0; i < d->count; i++)
-		if (sotto_store_prekeys_count(op->c->w->srv->store, d->account, d->b[i].device_id,
-			&d->counts[i]) != 0)
-			memset(&d->counts[i], 0xff, sizeof(d->counts[i])); /* unknown: no push */
-}
-
-static void bundle_count_after(struct op *op)
+/* Devices running low on one-time keys hear about it (a PrekeysLow push);
+ * the store read the counts left in the fetch's own transaction. */
+static void bundle_notify_low(struct op *op)
 {
 	struct bundle_data *d = op->data;
 	uint32_t low = op->c->w->srv->cfg.prekey_low;
 	for (size_t i = 0; i < d->count; i++)
-		if (d->counts[i].ec < low || d->counts[i].kem < low)
+		if (d->b[i].ec_left < low || d->b[i].kem_left < low)
 			srv_notify_prekeys(op->c->w->srv, d->account, d->b[i].device_id,
-				d->counts[i].ec, d->counts[i].kem);
-	op_finish(op);
+				d->b[i].ec_left, d->b[i].kem_left);
 }
 
 static void bundles_after(struct op *op)
@@ -1044,10 +1034,8 @@ static void bundles_after(struct op *op)
 			free(b);
 		}
 	}
-	if (op->rc == 0 && d->count > 0) {
-		op_queue(op, bundle_count_run, bundle_count_after);
-		return;
-	}
+	if (op->rc == 0)
+		bundle_notify_low(op);
 	op_finish(op);
 }
 
@@ -1109,7 +1097,7 @@ static void send_free(void *p)
 /* Compares the devices a sender addressed (dev/reg, n) with the linked ones.
  * The sending device itself is never expected (its own account's other
  * devices get the message, it does not). Returns 1 on a mismatch. */
-static int compare_devices(struct mismatch *m, const sotto_store_device *linked, size_t n_linked,
+static int compare_devices(struct mismatch *m, const sotto_store_device_reg *linked, size_t n_linked,
 	const uint32_t *dev, const uint32_t *reg, size_t n, const uint8_t *self_account,
 	uint32_t self_device)
 {
@@ -1142,15 +1130,11 @@ static void send_run(struct op *op)
 	struct send_data *d = op->data;
 	struct conn *c = op->c;
 	const Sotto__Service__SendRequest *q = op->req->send;
-	sotto_store_device *linked = malloc(MAX_DEVICES * sizeof(*linked));
+	sotto_store_device_reg linked[MAX_DEVICES];
 	size_t n_linked;
 	uint32_t dev[MAX_DEVICES], reg[MAX_DEVICES];
-	if (linked == NULL) {
-		op->rc = SOTTO_ERR_NOMEM;
-		return;
-	}
 	memcpy(d->mm[0].account, q->destination.data, SOTTO_STORE_ID_BYTES);
-	op->rc = sotto_store_device_list(c->w->srv->store, d->mm[0].account, 0, linked, MAX_DEVICES,
+	op->rc = sotto_store_device_regs(c->w->srv->store, d->mm[0].account, linked, MAX_DEVICES,
 		&n_linked);
 	if (op->rc == 0) {
 		for (size_t i = 0; i < q->n_envelopes; i++) {
@@ -1161,7 +1145,6 @@ static void send_run(struct op *op)
 			c->account, c->device))
 			d->n_mm = 1;
 	}
-	free(linked);
 }
 
 static void send_stored(struct op *op);
@@ -1304,15 +1287,11 @@ static void multi_run(struct op *op)
 	struct send_data *d = op->data;
 	struct conn *c = op->c;
 	const Sotto__Service__SendMultiRequest *q = op->req->send_multi;
-	sotto_store_device *linked = malloc(MAX_DEVICES * sizeof(*linked));
+	sotto_store_device_reg linked[MAX_DEVICES];
 	uint8_t devices[MAX_DEVICES];
 	uint16_t regs[MAX_DEVICES];
 	uint32_t dev[MAX_DEVICES], reg[MAX_DEVICES];
 	size_t total = 0;
-	if (linked == NULL) {
-		op->rc = SOTTO_ERR_NOMEM;
-		return;
-	}
 	for (size_t i = 0; i < q->n_recipients && op->rc == 0; i++) {
 		struct mismatch *m = &d->mm[i];
 		uint8_t sid[SOTTO_SERVICE_ID_FIXED_BYTES];
@@ -1343,7 +1322,7 @@ static void multi_run(struct op *op)
 				op->rc = SOTTO_ERR_INVALID_MESSAGE;
 			break;
 		}
-		op->rc = sotto_store_device_list(c->w->srv->store, m->account, 0, linked,
+		op->rc = sotto_store_device_regs(c->w->srv->store, m->account, linked,
 			MAX_DEVICES, &n_linked);
 		if (op->rc != 0)
 			break;
@@ -1373,7 +1352,6 @@ static void multi_run(struct op *op)
 			e->content_len = d->part_len[i];
 		}
 	}
-	free(linked);
 }
 
 static void h_send_multi(struct conn *c, Sotto__Service__Request *req)
