@@ -48,6 +48,7 @@
 #include <stdint.h>
 
 #include "sotto/export.h"
+#include "sotto/kt.h"
 
 #define SOTTO_STORE_ID_BYTES 16 /* account and attachment ids: random UUID bytes */
 #define SOTTO_STORE_NOISE_KEY_BYTES 32 /* X25519 Noise static public key */
@@ -87,6 +88,9 @@ typedef struct sotto_store_config {
 	uint32_t max_page_count; /* cap on database pages (a disk quota); 0: none */
 	sotto_store_log_fn log;
 	void *log_arg;
+	/* The 32-byte X25519 key that signs key transparency tree heads
+	 * (copied); NULL: the log grows but no head is signed. */
+	const uint8_t *kt_key;
 } sotto_store_config;
 
 typedef struct sotto_store_account {
@@ -211,6 +215,18 @@ typedef struct sotto_store_stats {
 	uint64_t retried; /* requests re-run alone after a batch hit a storage error */
 } sotto_store_stats;
 
+/* A key transparency inclusion proof: leaf number index of the tree of the
+ * given size, its 63-byte encoding, and count proof hashes (32 bytes each). */
+typedef struct sotto_store_kt_proof {
+	uint64_t index;
+	uint64_t size;
+	uint8_t leaf[SOTTO_KT_LEAF_BYTES];
+	size_t count;
+	uint8_t proof[SOTTO_KT_MAX_PROOF_HASHES * SOTTO_KT_HASH_BYTES];
+} sotto_store_kt_proof;
+
+#define SOTTO_STORE_KT_MAX_LEAVES 1024 /* leaves per kt_leaves call */
+
 /* The backend's function table. Every entry gets the backend handle first;
  * contracts are those of the wrappers below. */
 struct sotto_store_ops {
@@ -279,6 +295,19 @@ struct sotto_store_ops {
 	int (*name_lookup)(void *be, const char *name, uint8_t account_id[SOTTO_STORE_ID_BYTES]);
 	int (*name_of)(void *be, const uint8_t account_id[SOTTO_STORE_ID_BYTES], char *name,
 		size_t cap);
+
+	/* Key transparency (schema version 3; see the kt section below). */
+	int (*kt_head)(void *be, sotto_kt_signed_head *out);
+	int (*kt_device_proofs)(void *be, const uint8_t account_id[SOTTO_STORE_ID_BYTES],
+		const uint32_t *device_ids, size_t n, uint64_t size, sotto_kt_signed_head *head,
+		sotto_store_kt_proof *out);
+	int (*kt_index_proof)(void *be, uint64_t index, uint64_t size, sotto_store_kt_proof *out);
+	int (*kt_consistency)(void *be, uint64_t size1, uint64_t size2, uint8_t *proof,
+		size_t *count);
+	int (*kt_leaves)(void *be, uint64_t start, size_t max, uint8_t *leaves, size_t *count);
+	int (*kt_key_change)(void *be, const uint8_t account_id[SOTTO_STORE_ID_BYTES],
+		uint32_t device_id, const uint8_t identity_key[SOTTO_STORE_EC_KEY_BYTES],
+		int64_t now_ms, const sotto_store_cb *cb);
 };
 
 typedef struct sotto_store {
@@ -295,8 +324,8 @@ SOTTO_WARN_UNUSED int sotto_store_open_sqlite(sotto_store **out, const sotto_sto
 	char *errbuf, size_t errcap);
 
 /* The schema version this build writes (the migration count). Version 2 is
- * the name directory; the key transparency log (leaves and subtree hashes)
- * takes the next one. */
+ * the name directory; version 3 the key transparency log (leaves, subtree
+ * hashes, latest signed head). */
 int sotto_store_sqlite_schema_version(void);
 
 /* Finishes every queued write (their callbacks run), stops the writer,
@@ -533,6 +562,67 @@ static inline int sotto_store_name_of(sotto_store *st,
 	const uint8_t account_id[SOTTO_STORE_ID_BYTES], char *name, size_t cap)
 {
 	return st->ops->name_of(st->be, account_id, name, cap);
+}
+
+/* ---- key transparency ----
+ * Registration, device link and unlink, and identity key changes each
+ * append a leaf (docs/key-transparency.md) in the transaction of the change;
+ * a head is signed (with cfg->kt_key) and stored in the same COMMIT. Reads
+ * see one snapshot: a head and the proofs against it. */
+
+/* The latest signed head; SOTTO_ERR_NOT_FOUND before the first leaf or
+ * without a KT key. */
+static inline int sotto_store_kt_head(sotto_store *st, sotto_kt_signed_head *out)
+{
+	return st->ops->kt_head(st->be, out);
+}
+
+/* For each of n devices of the account (n <= 127): the inclusion proof of
+ * its latest leaf in the tree of the given size (0: the latest head's size),
+ * and the head in *head: with size 0 the latest signed head; else only its
+ * size and root are filled in (the client holds the signed one). A device
+ * without a leaf in that tree gets index = UINT64_MAX and count 0 (the
+ * client must refuse it). SOTTO_ERR_NOT_FOUND: no head yet. */
+static inline int sotto_store_kt_device_proofs(sotto_store *st,
+	const uint8_t account_id[SOTTO_STORE_ID_BYTES], const uint32_t *device_ids, size_t n,
+	uint64_t size, sotto_kt_signed_head *head, sotto_store_kt_proof *out)
+{
+	return st->ops->kt_device_proofs(st->be, account_id, device_ids, n, size, head, out);
+}
+
+/* Inclusion proof of leaf index in the tree of the given size (0: the
+ * latest head's size). SOTTO_ERR_INVALID_ARGUMENT: index >= size or a size
+ * beyond the signed log. */
+static inline int sotto_store_kt_index_proof(sotto_store *st, uint64_t index, uint64_t size,
+	sotto_store_kt_proof *out)
+{
+	return st->ops->kt_index_proof(st->be, index, size, out);
+}
+
+/* Consistency proof from size1 to size2 (0: the latest head's size) into
+ * proof (room for SOTTO_KT_MAX_PROOF_HASHES * 32 bytes). */
+static inline int sotto_store_kt_consistency(sotto_store *st, uint64_t size1, uint64_t size2,
+	uint8_t *proof, size_t *count)
+{
+	return st->ops->kt_consistency(st->be, size1, size2, proof, count);
+}
+
+/* Up to max (<= SOTTO_STORE_KT_MAX_LEAVES) leaf encodings from index start,
+ * 63 bytes each, into leaves. */
+static inline int sotto_store_kt_leaves(sotto_store *st, uint64_t start, size_t max,
+	uint8_t *leaves, size_t *count)
+{
+	return st->ops->kt_leaves(st->be, start, max, leaves, count);
+}
+
+/* Replaces a linked device's identity key and logs a KEY_CHANGE leaf in the
+ * same transaction. SOTTO_ERR_NOT_FOUND: no such linked device. */
+static inline int sotto_store_kt_key_change(sotto_store *st,
+	const uint8_t account_id[SOTTO_STORE_ID_BYTES], uint32_t device_id,
+	const uint8_t identity_key[SOTTO_STORE_EC_KEY_BYTES], int64_t now_ms,
+	const sotto_store_cb *cb)
+{
+	return st->ops->kt_key_change(st->be, account_id, device_id, identity_key, now_ms, cb);
 }
 
 #endif

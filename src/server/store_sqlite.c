@@ -33,6 +33,7 @@
 #include <time.h>
 
 #include "server/store.h"
+#include "server/kt_sqlite.h"
 #include "sotto/error.h"
 #include "sotto/hash.h"
 #include "sotto/util.h"
@@ -121,6 +122,8 @@ static const char *const migrations[] = {
 	" account_id BLOB NOT NULL UNIQUE REFERENCES accounts(id) ON DELETE CASCADE,"
 	" claimed_ms INTEGER NOT NULL"
 	") WITHOUT ROWID;",
+	/* 3: the key transparency log (server/kt_sqlite.h). */
+	SOTTO__KT_MIGRATION,
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -353,6 +356,12 @@ struct wreq {
 		struct {
 			const uint8_t *id;
 		} att;
+		struct {
+			const uint8_t *account_id;
+			uint32_t device_id;
+			const uint8_t *key;
+			int64_t now;
+		} ktkey;
 	} a;
 };
 
@@ -386,6 +395,8 @@ struct sqlstore {
 	pthread_cond_t rcond;
 	struct conn *rfree;
 	unsigned nreaders;
+
+	struct sotto__kt_log *kt; /* key transparency appends: writer thread only */
 };
 
 __attribute__((format(printf, 3, 4))) static void slog(struct sqlstore *s, int level,
@@ -742,6 +753,8 @@ static void run_alone(struct sqlstore *s, struct conn *c, struct wreq *r)
 
 	if (rc == 0)
 		rc = r->run(s, c, r);
+	if (rc == 0 && !sqlite3_get_autocommit(c->db))
+		rc = sotto__kt_log_seal(s->kt, c->db); /* the head commits with its leaves */
 	if (rc == 0 && !sqlite3_get_autocommit(c->db)) {
 		rc = exec_id(s, c, ST_COMMIT);
 		if (rc == 0)
@@ -784,6 +797,8 @@ static void run_batch(struct sqlstore *s, struct conn *c, struct wreq *list, siz
 		if (exec_id(s, c, ST_RELEASE) != 0)
 			fatal = 1;
 	}
+	if (!fatal && sotto__kt_log_seal(s->kt, c->db) != 0)
+		fatal = 1;
 	if (!fatal) {
 		if (exec_id(s, c, ST_COMMIT) == 0)
 			count_commit(s, 0);
@@ -1179,6 +1194,9 @@ static int w_account_create(struct sqlstore *s, struct conn *c, struct wreq *r)
 		r->a.acreate.now);
 	if (rc == 0 && r->a.acreate.name != NULL)
 		rc = claim_name(s, c, r->a.acreate.name, id, r->a.acreate.now);
+	if (rc == 0)
+		rc = sotto__kt_log_device(s->kt, c->db, id, SOTTO_STORE_PRIMARY_DEVICE_ID,
+			SOTTO_KT_EVENT_ADD, r->a.acreate.now);
 	return rc;
 }
 
@@ -1288,6 +1306,8 @@ static int w_device_add(struct sqlstore *s, struct conn *c, struct wreq *r)
 	if (rc == 0)
 		rc = insert_device(s, c, acct, id, r->a.dadd.dev, r->a.dadd.now);
 	if (rc == 0)
+		rc = sotto__kt_log_device(s->kt, c->db, acct, id, SOTTO_KT_EVENT_ADD, r->a.dadd.now);
+	if (rc == 0)
 		*r->a.dadd.device_id = id;
 	return rc;
 }
@@ -1332,7 +1352,12 @@ static int w_device_remove(struct sqlstore *s, struct conn *c, struct wreq *r)
 	if (rc == 0)
 		rc = binds_ok(s, c,
 			sqlite3_bind_int64(st, 1, pk) | sqlite3_bind_int64(st, 2, r->a.dev.now));
-	return rc != 0 ? rc : run_stmt(s, c, st);
+	if (rc == 0)
+		rc = run_stmt(s, c, st);
+	if (rc == 0)
+		rc = sotto__kt_log_device(s->kt, c->db, r->a.dev.account_id, r->a.dev.device_id,
+			SOTTO_KT_EVENT_REMOVE, r->a.dev.now);
+	return rc;
 }
 
 static int w_device_touch(struct sqlstore *s, struct conn *c, struct wreq *r)
@@ -2221,6 +2246,44 @@ static int op_attachment_path(void *be, const uint8_t id[SOTTO_STORE_ID_BYTES], 
 
 /* ---- open and close --------------------------------------------------- */
 
+/* ---- key transparency (the rest is in kt_sqlite.c) ---------------------- */
+
+int sotto__store_sqlite_read(void *be, int (*fn)(sqlite3 *db, void *arg), void *arg)
+{
+	struct sqlstore *s = be;
+	struct conn *c;
+	int rc = reader_get(s, &c);
+
+	if (rc != 0)
+		return rc;
+	rc = exec_id(s, c, ST_BEGIN_READ);
+	if (rc == 0)
+		rc = fn(c->db, arg);
+	reader_put(s, c); /* ends the read transaction */
+	return rc;
+}
+
+static int w_kt_key_change(struct sqlstore *s, struct conn *c, struct wreq *r)
+{
+	return sotto__kt_key_change(s->kt, c->db, r->a.ktkey.account_id, r->a.ktkey.device_id,
+		r->a.ktkey.key, r->a.ktkey.now);
+}
+
+static int op_kt_key_change(void *be, const uint8_t account_id[SOTTO_STORE_ID_BYTES],
+	uint32_t device_id, const uint8_t identity_key[SOTTO_STORE_EC_KEY_BYTES], int64_t now_ms,
+	const sotto_store_cb *cb)
+{
+	struct wreq r = { .run = w_kt_key_change };
+
+	if (account_id == NULL || identity_key == NULL || !valid_device_id(device_id))
+		return SOTTO_ERR_INVALID_ARGUMENT;
+	r.a.ktkey.account_id = account_id;
+	r.a.ktkey.device_id = device_id;
+	r.a.ktkey.key = identity_key;
+	r.a.ktkey.now = now_ms;
+	return submit(be, &r, cb);
+}
+
 static void op_stats(void *be, sotto_store_stats *out)
 {
 	struct sqlstore *s = be;
@@ -2241,6 +2304,7 @@ static void sqlstore_free(struct sqlstore *s)
 		pthread_mutex_unlock(&s->qmu);
 		pthread_join(s->writer, NULL);
 	}
+	sotto__kt_log_free(s->kt); /* its statements live on wconn */
 	conn_close(s->wconn);
 	while ((c = s->rfree) != NULL) {
 		s->rfree = c->next;
@@ -2288,6 +2352,12 @@ static const struct sotto_store_ops sqlite_ops = {
 	.account_create_named = op_account_create_named,
 	.name_lookup = op_name_lookup,
 	.name_of = op_name_of,
+	.kt_head = sotto__kt_op_head,
+	.kt_device_proofs = sotto__kt_op_device_proofs,
+	.kt_index_proof = sotto__kt_op_index_proof,
+	.kt_consistency = sotto__kt_op_consistency,
+	.kt_leaves = sotto__kt_op_leaves,
+	.kt_key_change = op_kt_key_change,
 };
 
 static int make_dir(const char *path)
@@ -2355,6 +2425,9 @@ int sotto_store_open_sqlite(sotto_store **out, const sotto_store_config *cfg, ch
 	pthread_cond_init(&s->qcond, NULL);
 	pthread_mutex_init(&s->rmu, NULL);
 	pthread_cond_init(&s->rcond, NULL);
+	rc = sotto__kt_log_new(&s->kt, cfg->kt_key);
+	if (rc != 0)
+		goto fail;
 
 	s->data_dir = strdup(cfg->data_dir);
 	s->db_path = path_join(cfg->data_dir, "sotto.db");
