@@ -142,6 +142,7 @@ struct got {
 	char sender[MAXGOT][40];
 	int outgoing[MAXGOT];
 	int kind[MAXGOT];
+	int status[MAXGOT];
 	char att_path[MAXGOT][512];
 	uint64_t att_size[MAXGOT];
 };
@@ -156,6 +157,7 @@ static int collect(void *ctx, const sotto_client_message *m)
 	snprintf(g->sender[g->n], sizeof g->sender[0], "%s", m->sender);
 	g->outgoing[g->n] = m->outgoing;
 	g->kind[g->n] = (int)m->kind;
+	g->status[g->n] = (int)m->status;
 	if (m->n_attachments > 0) {
 		snprintf(g->att_path[g->n], sizeof g->att_path[0], "%s", m->attachments[0].path);
 		g->att_size[g->n] = m->attachments[0].size;
@@ -317,7 +319,20 @@ static void test_offline(void)
 		return;
 	history(b, "alice", &g);
 	CHECK(has_body(&g, "hello bob, this is alice") > 0 && has_body(&g, "offline three") > 0);
+	/* Bob reads them: alice's devices learn it from the read receipt (and
+	 * had the delivery receipts before). */
+	OK(b, sotto_client_mark_read(b, "alice"));
 	sotto_client_close(b);
+	receive("alice1", &g);
+	a1 = open_client("alice1");
+	if (a1 == NULL)
+		return;
+	history(a1, "bob", &g);
+	int k = has_body(&g, "offline two");
+	CHECK(k > 0 && g.status[k - 1] == SOTTO_CLIENT_STATUS_READ);
+	k = has_body(&g, "hello bob, this is alice");
+	CHECK(k > 0 && g.status[k - 1] == SOTTO_CLIENT_STATUS_READ);
+	sotto_client_close(a1);
 }
 
 #define ATT_SIZE (10u * 1024 * 1024)
@@ -565,6 +580,64 @@ static void scan_profile(const char *who)
 	free(noise);
 }
 
+/* Signed and last-resort prekeys are replaced once older than the rotation
+ * age; the server then hands out the new ones. */
+static void test_rotation(void)
+{
+	char dir[300], err[256];
+	uint32_t cnt = 0, spk_before = 0, spk_after = 0, kem_before = 0, kem_after = 0;
+	sotto_lstore *ls = NULL;
+	profile_path(dir, sizeof dir, "bob-new");
+	if (sotto_lstore_open(&ls, dir, NULL, 0, NULL, err, sizeof err) != 0)
+	{
+		tu_fail("lstore open: %s", err);
+		return;
+	}
+	CHECK_RC(sotto_lstore_prekey_stats(ls, SOTTO_LSTORE_PREKEY_SIGNED, &cnt, &spk_before), 0);
+	CHECK_RC(sotto_lstore_prekey_stats(ls, SOTTO_LSTORE_PREKEY_KEM, &cnt, &kem_before), 0);
+	sotto_lstore_close(ls);
+	sotto_client *c = open_client("bob-new");
+	if (c == NULL)
+		return;
+	OK(c, sotto_client_maintain(c, 0)); /* nothing is 7 days old: no change */
+	sotto_client_close(c);
+	ls = NULL;
+	if (sotto_lstore_open(&ls, dir, NULL, 0, NULL, err, sizeof err) != 0)
+	{
+		tu_fail("lstore open: %s", err);
+		return;
+	}
+	CHECK_RC(sotto_lstore_prekey_stats(ls, SOTTO_LSTORE_PREKEY_SIGNED, &cnt, &spk_after), 0);
+	CHECK(spk_after == spk_before);
+	sotto_lstore_close(ls);
+	g_offset += 8ull * 24 * 3600 * 1000; /* eight days later */
+	c = open_client("bob-new");
+	if (c == NULL)
+		return;
+	OK(c, sotto_client_maintain(c, 0));
+	sotto_client_close(c);
+	ls = NULL;
+	if (sotto_lstore_open(&ls, dir, NULL, 0, NULL, err, sizeof err) != 0)
+	{
+		tu_fail("lstore open: %s", err);
+		return;
+	}
+	CHECK_RC(sotto_lstore_prekey_stats(ls, SOTTO_LSTORE_PREKEY_SIGNED, &cnt, &spk_after), 0);
+	CHECK_RC(sotto_lstore_prekey_stats(ls, SOTTO_LSTORE_PREKEY_KEM, &cnt, &kem_after), 0);
+	CHECK(spk_after == spk_before + 1 && kem_after == kem_before + 1);
+	sotto_lstore_close(ls);
+	/* A fresh session with the rotated keys still works. */
+	c = create_client("carol");
+	if (c == NULL)
+		return;
+	OK(c, sotto_client_register(c, g_server, g_key, "carol", NULL));
+	OK(c, sotto_client_send_text(c, "bob", "hello from carol", NULL));
+	sotto_client_close(c);
+	struct got g;
+	receive("bob-new", &g);
+	CHECK(has_body(&g, "hello from carol"));
+}
+
 static void test_store_files(void)
 {
 	scan_profile("alice1");
@@ -593,6 +666,7 @@ int main(void)
 	test_attachment();
 	test_disappearing();
 	test_safety_and_identity_change();
+	test_rotation();
 	test_store_files();
 	kill(g_pid, SIGTERM);
 	int st;
