@@ -5,6 +5,7 @@
  * connection's loop as a task, and the reply is built on the loop
  * (op->after). A reply to a write is sent only after its commit. */
 #include "server/server_internal.h"
+#include "server/kt_handler.h"
 
 /* protobuf-c's message structs hold non-const pointers even when they are
  * only packed (and its string INIT macros cast away const): replies point
@@ -749,13 +750,28 @@ struct devlist_data {
 	sotto_store_device devs[MAX_DEVICES];
 	size_t count;
 	uint8_t account[SOTTO_STORE_ID_BYTES];
+	struct sotto__kt_attach *kt; /* key transparency proofs, or NULL */
 };
+
+static void devlist_free(void *p)
+{
+	struct devlist_data *d = p;
+	if (d != NULL)
+		sotto__kt_attach_free(d->kt);
+	free(d);
+}
 
 static void devlist_run(struct op *op)
 {
 	struct devlist_data *d = op->data;
 	op->rc = sotto_store_device_list(op->c->w->srv->store, d->account, 0, d->devs, MAX_DEVICES,
 		&d->count);
+	if (op->rc == 0) {
+		uint32_t ids[MAX_DEVICES];
+		for (size_t i = 0; i < d->count; i++)
+			ids[i] = d->devs[i].device_id;
+		d->kt = sotto__kt_attach_devices(op->c->w->srv->store, d->account, ids, d->count);
+	}
 }
 
 static void devlist_after(struct op *op)
@@ -778,12 +794,14 @@ static void devlist_after(struct op *op)
 				info[i].name.len = d->devs[i].name_len;
 				info[i].created_ms = d->devs[i].created_ms;
 				info[i].last_seen_ms = d->devs[i].last_seen_ms;
+				info[i].kt_proof = sotto__kt_attach_proof(d->kt, i);
 				ptrs[i] = &info[i];
 			}
 			Sotto__Service__DeviceListResponse dl =
 				SOTTO__SERVICE__DEVICE_LIST_RESPONSE__INIT;
 			dl.n_devices = d->count;
 			dl.devices = ptrs;
+			dl.kt_signed_head = sotto__kt_attach_head(d->kt);
 			Response r = SOTTO__SERVICE__RESPONSE__INIT;
 			r.id = op->req_id;
 			r.body_case = SOTTO__SERVICE__RESPONSE__BODY_DEVICE_LIST;
@@ -803,6 +821,7 @@ static void h_device_list(struct conn *c, Sotto__Service__Request *req)
 		return;
 	}
 	struct devlist_data *d = op->data;
+	op->free_data = devlist_free;
 	if (req->device_list->account_id.len != 0)
 		memcpy(d->account, req->device_list->account_id.data, SOTTO_STORE_ID_BYTES);
 	else
@@ -955,7 +974,16 @@ struct bundle_data {
 	uint8_t account[SOTTO_STORE_ID_BYTES];
 	sotto_store_bundle b[MAX_DEVICES];
 	size_t count;
+	struct sotto__kt_attach *kt; /* key transparency proofs, or NULL */
 };
+
+static void bundle_free(void *p)
+{
+	struct bundle_data *d = p;
+	if (d != NULL)
+		sotto__kt_attach_free(d->kt);
+	free(d);
+}
 
 /* Devices running low on one-time keys hear about it (a PrekeysLow push);
  * the store read the counts left in the fetch's own transaction. */
@@ -1020,12 +1048,14 @@ static void bundles_after(struct op *op)
 					b[i].kem_prekey = &kem[i];
 					b[i].kem_is_last_resort = s->kem_is_last_resort != 0;
 				}
+				b[i].kt_proof = sotto__kt_attach_proof(d->kt, i);
 				ptrs[i] = &b[i];
 			}
 			Sotto__Service__FetchBundlesResponse fb =
 				SOTTO__SERVICE__FETCH_BUNDLES_RESPONSE__INIT;
 			fb.n_bundles = d->count;
 			fb.bundles = ptrs;
+			fb.kt_signed_head = sotto__kt_attach_head(d->kt);
 			Response r = SOTTO__SERVICE__RESPONSE__INIT;
 			r.id = op->req_id;
 			r.body_case = SOTTO__SERVICE__RESPONSE__BODY_FETCH_BUNDLES;
@@ -1039,6 +1069,24 @@ static void bundles_after(struct op *op)
 	op_finish(op);
 }
 
+/* Key transparency proofs for the fetched devices: a read, so in the pool. */
+static void bundles_kt_run(struct op *op)
+{
+	struct bundle_data *d = op->data;
+	uint32_t ids[MAX_DEVICES];
+	for (size_t i = 0; i < d->count; i++)
+		ids[i] = d->b[i].device_id;
+	d->kt = sotto__kt_attach_devices(op->c->w->srv->store, d->account, ids, d->count);
+}
+
+static void bundles_kt(struct op *op)
+{
+	if (op->rc != 0)
+		bundles_after(op);
+	else
+		op_queue(op, bundles_kt_run, bundles_after);
+}
+
 static void h_fetch_bundles(struct conn *c, Sotto__Service__Request *req)
 {
 	struct op *op = op_new(c, req, sizeof(struct bundle_data));
@@ -1049,7 +1097,8 @@ static void h_fetch_bundles(struct conn *c, Sotto__Service__Request *req)
 	}
 	struct bundle_data *d = op->data;
 	memcpy(d->account, req->fetch_bundles->account_id.data, SOTTO_STORE_ID_BYTES);
-	sotto_store_cb cb = op_cb(op, bundles_after);
+	op->free_data = bundle_free;
+	sotto_store_cb cb = op_cb(op, bundles_kt);
 	int rc = sotto_store_bundles_fetch(c->w->srv->store, d->account,
 		req->fetch_bundles->device_id, d->b, MAX_DEVICES, &d->count, &cb);
 	if (rc != 0)
@@ -1742,6 +1791,33 @@ static void h_attach_download(struct conn *c, Sotto__Service__Request *req)
 	op_queue(op, download_run, download_after);
 }
 
+/* ---- helpers for kt_handler.c ---- */
+
+struct op *sotto__h_op_new(struct conn *c, Sotto__Service__Request *req, size_t datasize)
+{
+	return op_new(c, req, datasize);
+}
+
+void sotto__h_op_queue(struct op *op, op_fn run, op_fn after)
+{
+	op_queue(op, run, after);
+}
+
+void sotto__h_op_finish(struct op *op)
+{
+	op_finish(op);
+}
+
+void sotto__h_send_response(struct conn *c, Response *r)
+{
+	send_response(c, r);
+}
+
+void sotto__h_reply_err(struct conn *c, uint64_t id, int rc, const char *why)
+{
+	reply_err(c, id, rc, why);
+}
+
 /* ---- dispatch ---- */
 
 typedef void (*handler_fn)(struct conn *c, Sotto__Service__Request *req);
@@ -1769,6 +1845,10 @@ static const struct {
 	{SOTTO__SERVICE__REQUEST__BODY_ATTACHMENT_DOWNLOAD, h_attach_download, 1},
 	{SOTTO__SERVICE__REQUEST__BODY_LOOKUP_NAME, h_lookup_name, 1},
 	{SOTTO__SERVICE__REQUEST__BODY_ACCOUNT_NAME, h_account_name, 1},
+	{SOTTO__SERVICE__REQUEST__BODY_KT_HEAD, sotto__kt_h_head, 0},
+	{SOTTO__SERVICE__REQUEST__BODY_KT_INCLUSION, sotto__kt_h_inclusion, 1},
+	{SOTTO__SERVICE__REQUEST__BODY_KT_CONSISTENCY, sotto__kt_h_consistency, 0},
+	{SOTTO__SERVICE__REQUEST__BODY_KT_LEAVES, sotto__kt_h_leaves, 0},
 };
 
 void handle_request(struct conn *c, const uint8_t *msg, size_t len)

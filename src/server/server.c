@@ -2,6 +2,7 @@
 /* sottod: the server object, worker threads, accepting, the registry of
  * connected devices and shutdown. */
 #include "server/server_internal.h"
+#include "server/kt_sqlite.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -456,7 +457,7 @@ static int load_key(const char *dir, uint8_t priv[32], uint8_t pub[32], char *er
 }
 
 static int open_store(sotto_store **st, const char *dir, const sotto_server_config *cfg,
-	char *err, size_t errcap)
+	const uint8_t *kt_key, char *err, size_t errcap)
 {
 	sotto_store_config sc;
 	memset(&sc, 0, sizeof(sc));
@@ -466,6 +467,7 @@ static int open_store(sotto_store **st, const char *dir, const sotto_server_conf
 	sc.batch_wait_us = cfg->store_batch_wait_us;
 	sc.max_readers = 64;
 	sc.log = store_log;
+	sc.kt_key = kt_key; /* NULL (admin commands): no tree head is signed */
 	return sotto_store_open_sqlite(st, &sc, err, errcap);
 }
 
@@ -534,7 +536,9 @@ int sotto_server_new(sotto_server **out, const char *data_dir, const sotto_serve
 	}
 	rc = load_key(data_dir, s->static_priv, s->static_pub, err, errcap);
 	if (rc == 0)
-		rc = open_store(&s->store, data_dir, cfg, err, errcap);
+		rc = sotto__kt_key_load(data_dir, s->kt_priv, s->kt_pub, err, errcap);
+	if (rc == 0)
+		rc = open_store(&s->store, data_dir, cfg, s->kt_priv, err, errcap);
 	if (rc == 0)
 		rc = listen_socket(s, err, errcap);
 	if (rc == 0 && (sotto_rl_init(&s->rl_addr, cfg->addr_rate, cfg->addr_burst, 65536) != 0 ||
@@ -632,6 +636,7 @@ void sotto_server_free(sotto_server *s)
 	sotto_rl_destroy(&s->rl_dev);
 	free(s->workers);
 	sotto_memzero(s->static_priv, sizeof(s->static_priv));
+	sotto_memzero(s->kt_priv, sizeof(s->kt_priv));
 	free(s);
 }
 
@@ -647,7 +652,7 @@ int sotto_server_admin_invite(const char *data_dir, int64_t valid_ms, char *out,
 		return SOTTO_ERR_STORAGE;
 	}
 	sotto_store *st;
-	int rc = open_store(&st, data_dir, &cfg, err, errcap);
+	int rc = open_store(&st, data_dir, &cfg, NULL, err, errcap);
 	if (rc != 0)
 		return rc;
 	uint8_t code[SOTTO_STORE_INVITE_BYTES];

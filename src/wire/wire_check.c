@@ -227,6 +227,26 @@ Sotto__Service__Status sotto__wire_request_check(const Sotto__Service__Request *
 		if (r->account_name == NULL || !id_ok(&r->account_name->account_id))
 			BAD("account id must be 16 bytes");
 		break;
+	case SOTTO__SERVICE__REQUEST__BODY_KT_HEAD:
+		break;
+	case SOTTO__SERVICE__REQUEST__BODY_KT_INCLUSION:
+		if (r->kt_inclusion == NULL ||
+			(r->kt_inclusion->account_id.len != 0 && !id_ok(&r->kt_inclusion->account_id)))
+			BAD("account id must be empty or 16 bytes");
+		if (r->kt_inclusion->account_id.len != 0 &&
+			(r->kt_inclusion->device_id < 1 || r->kt_inclusion->device_id > 127))
+			BAD("device id must be 1..127");
+		break;
+	case SOTTO__SERVICE__REQUEST__BODY_KT_CONSISTENCY:
+		if (r->kt_consistency == NULL || r->kt_consistency->from_size == 0 ||
+			(r->kt_consistency->to_size != 0 &&
+				r->kt_consistency->from_size > r->kt_consistency->to_size))
+			BAD("need 1 <= from_size <= to_size (to_size 0: latest)");
+		break;
+	case SOTTO__SERVICE__REQUEST__BODY_KT_LEAVES:
+		if (r->kt_leaves == NULL || r->kt_leaves->max < 1 || r->kt_leaves->max > 1024)
+			BAD("max must be 1..1024");
+		break;
 	default:
 		BAD("unknown request");
 	}

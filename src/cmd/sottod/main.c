@@ -97,6 +97,13 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	printf("listen %s\npublic-key %s\n", sotto_server_address(s), b64);
+	uint8_t kt_pub[32];
+	sotto_server_kt_key(s, kt_pub);
+	if (sotto_server_b64(kt_pub, sizeof(kt_pub), 0, b64, sizeof(b64)) != 0) {
+		sotto_server_free(s);
+		return 1;
+	}
+	printf("kt-key %s\n", b64);
 	fflush(stdout);
 	int rc = sotto_server_run(s);
 	sotto_server_free(s);
