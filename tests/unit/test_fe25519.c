@@ -11,6 +11,7 @@
  *    (reimplemented here, as it was) on random and mutated signatures, for
  *    XEdDSA and for the three rule sets of sotto__eddsa_verify. */
 #include <openssl/bn.h>
+#include <pthread.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
@@ -964,6 +965,67 @@ static void differential_eddsa(void)
 	       accepted);
 }
 
+/* Several threads verify at once before anything else has used the
+ * variable-time code, so the one-time setup of its constants runs under
+ * contention, and each thread's key memo sees the same keys as the others'.
+ * Every thread must get the expected verdict on every signature. */
+enum { THREADS = 4, THREAD_SIGS = 12 };
+
+static struct {
+	uint8_t pub[3][32];
+	uint8_t sig[THREAD_SIGS][64];
+	uint8_t msg[THREAD_SIGS][16];
+	int want[THREAD_SIGS];
+} tshared;
+
+static void *verify_thread(void *arg)
+{
+	size_t *good = arg;
+	for (int round = 0; round < 3; round++) {
+		for (int i = 0; i < THREAD_SIGS; i++) {
+			int rc = sotto_xeddsa_verify(tshared.pub[i % 3], tshared.msg[i], 16,
+						     tshared.sig[i]);
+			*good += rc == tshared.want[i];
+		}
+	}
+	return NULL;
+}
+
+static void concurrent_first_use(void)
+{
+	uint8_t priv[3][32], z[64];
+	for (int k = 0; k < 3; k++) {
+		tu_randbytes(&rng, priv[k], 32);
+		/* sotto_x25519_public is libsodium only: the vartime code is
+		 * still untouched here. */
+		CHECK_RC(sotto_x25519_public(tshared.pub[k], priv[k]), 0);
+	}
+	for (int i = 0; i < THREAD_SIGS; i++) {
+		tu_randbytes(&rng, tshared.msg[i], 16);
+		tu_randbytes(&rng, z, 64);
+		CHECK_RC(sotto_xeddsa_sign(tshared.sig[i], priv[i % 3], tshared.msg[i], 16, z), 0);
+		tshared.want[i] = 0;
+		if (i % 4 == 3) {
+			tshared.sig[i][63] ^= 0x80;
+			tshared.want[i] = SOTTO_ERR_INVALID_SIGNATURE;
+		}
+	}
+	pthread_t th[THREADS];
+	size_t good[THREADS] = { 0 };
+	int started = 0;
+	for (int t = 0; t < THREADS; t++)
+		started += pthread_create(&th[t], NULL, verify_thread, &good[t]) == 0;
+	CHECK(started == THREADS);
+	size_t total = 0;
+	for (int t = 0; t < started; t++) {
+		CHECK(pthread_join(th[t], NULL) == 0);
+		total += good[t];
+	}
+	CHECK(total == (size_t)THREADS * 3 * THREAD_SIGS);
+	printf("concurrent first use: %zu/%d verdicts as expected\n", total,
+	       THREADS * 3 * THREAD_SIGS);
+}
+
 int main(void)
 {
 	CHECK_RC(sotto_init(), 0);
@@ -974,6 +1036,7 @@ int main(void)
 		return tu_finish("unit-fe25519");
 	for (size_t t = 0; t < N_LOW; t++)
 		CHECK(tu_unhex_into(low_order[t], 32, low_order_hex[t]) == 0);
+	concurrent_first_use(); /* first: nothing has used the vartime code yet */
 	field_ops();
 	loose_bounds();
 	decoding();
