@@ -29,8 +29,8 @@ enum {
 
 static const char *const wsql[W__COUNT] = {
 	[W_SIZE] = "SELECT coalesce(max(idx) + 1, 0) FROM kt_leaves",
-	[W_LEAF_INSERT] = "INSERT INTO kt_leaves (idx, account, device_id, event, leaf, ts) "
-			  "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+	[W_LEAF_INSERT] = ("INSERT INTO kt_leaves (idx, account, device_id, event, leaf, ts) "
+			   "VALUES (?1, ?2, ?3, ?4, ?5, ?6)"),
 	[W_NODE_INSERT] = "INSERT INTO kt_nodes (id, hash) VALUES (?1, ?2)",
 	[W_IDENTITY] = "SELECT identity_key FROM devices WHERE account_id = ?1 AND device_id = ?2",
 	[W_HEAD_GET] = "SELECT size, sth FROM kt_head WHERE id = 1",
