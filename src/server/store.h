@@ -176,7 +176,17 @@ typedef struct sotto_store_bundle {
 	int has_kem; /* 0 only when the device has neither one-time nor last-resort KEM keys */
 	int kem_is_last_resort; /* 1: kem is the (reusable) last-resort key */
 	sotto_store_kem_prekey kem;
+	/* One-time keys the device has left after this fetch (read in the same
+	 * transaction), so the caller can tell a device that runs low without
+	 * another read. */
+	uint32_t ec_left, kem_left;
 } sotto_store_bundle;
+
+/* A linked device as a sender needs it to check a device list. */
+typedef struct sotto_store_device_reg {
+	uint32_t device_id;
+	uint32_t registration_id;
+} sotto_store_device_reg;
 
 /* Envelope to enqueue. Sealed sender envelopes have no sender. */
 typedef struct sotto_store_envelope_in {
@@ -287,6 +297,9 @@ struct sotto_store_ops {
 		sotto_store_attachment *out);
 	int (*attachment_path)(void *be, const uint8_t id[SOTTO_STORE_ID_BYTES], char *buf,
 		size_t cap);
+
+	int (*device_regs)(void *be, const uint8_t account_id[SOTTO_STORE_ID_BYTES],
+		sotto_store_device_reg *out, size_t cap, size_t *count);
 
 	/* The public name directory (added with schema version 2). */
 	int (*account_create_named)(void *be, const uint8_t *invite, size_t invite_len,
@@ -407,6 +420,16 @@ static inline int sotto_store_device_list(sotto_store *st,
 	return st->ops->device_list(st->be, account_id, include_unlinked, out, cap, count);
 }
 
+/* The linked devices of an account in id order, ids and registration ids
+ * only: what a send checks its envelopes against, without reading keys and
+ * names. Same errors as sotto_store_device_list. */
+static inline int sotto_store_device_regs(sotto_store *st,
+	const uint8_t account_id[SOTTO_STORE_ID_BYTES], sotto_store_device_reg *out, size_t cap,
+	size_t *count)
+{
+	return st->ops->device_regs(st->be, account_id, out, cap, count);
+}
+
 /* Stores prekeys of a linked device (see sotto_store_prekeys for what replaces
  * what). Key bytes are stored as given; the client's peers verify them. */
 static inline int sotto_store_prekeys_upload(sotto_store *st,
@@ -428,8 +451,9 @@ static inline int sotto_store_prekeys_count(sotto_store *st,
  * one-time KEM prekey with the lowest ids, all in one transaction: two
  * fetches never receive the same one-time key. With no one-time KEM prekey
  * left the last-resort key is returned (and kept); with no one-time EC
- * prekey left the bundle has none. Writes go through the writer, so this is
- * a write (it has a cb). SOTTO_ERR_NOT_FOUND: no such account or device. */
+ * prekey left the bundle has none. ec_left and kem_left of each bundle are
+ * the device's one-time keys remaining after the fetch. Writes go through
+ * the writer, so this is a write (it has a cb). SOTTO_ERR_NOT_FOUND: no such account or device. */
 static inline int sotto_store_bundles_fetch(sotto_store *st,
 	const uint8_t account_id[SOTTO_STORE_ID_BYTES], uint32_t device_id,
 	sotto_store_bundle *out, size_t cap, size_t *count, const sotto_store_cb *cb)
@@ -579,10 +603,10 @@ static inline int sotto_store_kt_head(sotto_store *st, sotto_kt_signed_head *out
 
 /* For each of n devices of the account (n <= 127): the inclusion proof of
  * its latest leaf in the tree of the given size (0: the latest head's size),
- * and the head in *head: with size 0 the latest signed head; else only its
- * size and root are filled in (the client holds the signed one). A device
- * without a leaf in that tree gets index = UINT64_MAX and count 0 (the
- * client must refuse it). SOTTO_ERR_NOT_FOUND: no head yet. */
+ * and that head in *head (with size 0: the latest signed head; else a head
+ * whose size and root are filled in and whose signature is zero: the client
+ * holds the signed one). A device without a leaf gets index = UINT64_MAX
+ * and count 0 (the client must refuse it). SOTTO_ERR_NOT_FOUND: no head. */
 static inline int sotto_store_kt_device_proofs(sotto_store *st,
 	const uint8_t account_id[SOTTO_STORE_ID_BYTES], const uint32_t *device_ids, size_t n,
 	uint64_t size, sotto_kt_signed_head *head, sotto_store_kt_proof *out)
@@ -591,8 +615,8 @@ static inline int sotto_store_kt_device_proofs(sotto_store *st,
 }
 
 /* Inclusion proof of leaf index in the tree of the given size (0: the
- * latest head's size). SOTTO_ERR_INVALID_ARGUMENT: index >= size or a size
- * beyond the signed log. */
+ * latest head's size). SOTTO_ERR_INVALID_ARGUMENT: index >= size or size
+ * beyond the log. */
 static inline int sotto_store_kt_index_proof(sotto_store *st, uint64_t index, uint64_t size,
 	sotto_store_kt_proof *out)
 {
@@ -600,15 +624,14 @@ static inline int sotto_store_kt_index_proof(sotto_store *st, uint64_t index, ui
 }
 
 /* Consistency proof from size1 to size2 (0: the latest head's size) into
- * proof (room for SOTTO_KT_MAX_PROOF_HASHES * 32 bytes). */
+ * proof (SOTTO_KT_MAX_PROOF_HASHES * 32 bytes). */
 static inline int sotto_store_kt_consistency(sotto_store *st, uint64_t size1, uint64_t size2,
 	uint8_t *proof, size_t *count)
 {
 	return st->ops->kt_consistency(st->be, size1, size2, proof, count);
 }
 
-/* Up to max (<= SOTTO_STORE_KT_MAX_LEAVES) leaf encodings from index start,
- * 63 bytes each, into leaves. */
+/* Up to max (<= SOTTO_STORE_KT_MAX_LEAVES) leaf encodings from index start. */
 static inline int sotto_store_kt_leaves(sotto_store *st, uint64_t start, size_t max,
 	uint8_t *leaves, size_t *count)
 {

@@ -156,6 +156,7 @@ enum stmt_id {
 	ST_DEVICE_TOUCH,
 	ST_DEVICE_BY_NOISE,
 	ST_DEVICE_LIST,
+	ST_DEVICE_REGS,
 	ST_EC_DELETE_ALL,
 	ST_KEM_DELETE_ALL,
 	ST_SIGNED_DELETE,
@@ -222,6 +223,8 @@ static const char *const stmt_sql[ST__COUNT] = {
 	[ST_DEVICE_BY_NOISE] = "SELECT " DEV_COLS " FROM devices WHERE noise_key = ?1",
 	[ST_DEVICE_LIST] = "SELECT " DEV_COLS " FROM devices WHERE account_id = ?1 "
 			   "AND (?2 OR unlinked_ms IS NULL) ORDER BY device_id",
+	[ST_DEVICE_REGS] = "SELECT device_id, registration_id FROM devices WHERE account_id = ?1 "
+			   "AND unlinked_ms IS NULL ORDER BY device_id",
 	[ST_EC_DELETE_ALL] = "DELETE FROM ec_prekeys WHERE dev = ?1",
 	[ST_KEM_DELETE_ALL] = "DELETE FROM kem_prekeys WHERE dev = ?1",
 	[ST_SIGNED_DELETE] = "DELETE FROM signed_prekeys WHERE dev = ?1",
@@ -1467,7 +1470,7 @@ static int op_device_by_noise_key(void *be, const uint8_t key[SOTTO_STORE_NOISE_
 
 static int account_exists(struct sqlstore *s, struct conn *c, const uint8_t *account_id)
 {
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = NULL;
 	int rc = stmt(s, c, ST_ACCOUNT_GET, &st);
 
 	if (rc == 0)
@@ -1526,6 +1529,48 @@ static int op_device_list(void *be, const uint8_t account_id[SOTTO_STORE_ID_BYTE
 			rc = map_rc(s, c, sqlite3_extended_errcode(c->db));
 		sqlite3_reset(st);
 	}
+	reader_put(s, c);
+	if (rc == 0)
+		*count = n;
+	return rc;
+}
+
+static int op_device_regs(void *be, const uint8_t account_id[SOTTO_STORE_ID_BYTES],
+	sotto_store_device_reg *out, size_t cap, size_t *count)
+{
+	struct sqlstore *s = be;
+	struct conn *c;
+	sqlite3_stmt *st;
+	size_t n = 0;
+	int rc, step;
+
+	if (account_id == NULL || count == NULL || (out == NULL && cap != 0))
+		return SOTTO_ERR_INVALID_ARGUMENT;
+	*count = 0;
+	rc = reader_get(s, &c);
+	if (rc != 0)
+		return rc;
+	/* One statement, so one snapshot: no explicit transaction. */
+	rc = stmt(s, c, ST_DEVICE_REGS, &st);
+	if (rc == 0)
+		rc = binds_ok(s, c, bind_blob(st, 1, account_id, SOTTO_STORE_ID_BYTES));
+	if (rc == 0) {
+		while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+			if (n == cap) {
+				rc = SOTTO_ERR_BUFFER_TOO_SMALL;
+				break;
+			}
+			out[n].device_id = col_u32(st, 0);
+			out[n].registration_id = col_u32(st, 1);
+			n++;
+		}
+		if (rc == 0 && step != SQLITE_DONE)
+			rc = map_rc(s, c, sqlite3_extended_errcode(c->db));
+		sqlite3_reset(st);
+	}
+	/* No linked device: tell an unknown account from an emptied one. */
+	if (rc == 0 && n == 0)
+		rc = account_exists(s, c, account_id);
 	reader_put(s, c);
 	if (rc == 0)
 		*count = n;
@@ -1650,7 +1695,8 @@ static int op_prekeys_count(void *be, const uint8_t account_id[SOTTO_STORE_ID_BY
 }
 
 /* Fills one bundle's keys for device row pk, consuming its one-time keys. */
-static int take_keys(struct sqlstore *s, struct conn *c, sqlite3_int64 pk, sotto_store_bundle *b)
+static int take_one_time(struct sqlstore *s, struct conn *c, sqlite3_int64 pk,
+	sotto_store_bundle *b)
 {
 	sqlite3_stmt *st, *del;
 	int rc;
@@ -1725,6 +1771,18 @@ static int take_keys(struct sqlstore *s, struct conn *c, sqlite3_int64 pk, sotto
 			rc = col_fixed(s, st, 2, b->kem.sig, SOTTO_STORE_SIG_BYTES);
 		sqlite3_reset(st);
 	}
+	return rc;
+}
+
+/* take_one_time, then the one-time keys left, in the same transaction. */
+static int take_keys(struct sqlstore *s, struct conn *c, sqlite3_int64 pk, sotto_store_bundle *b)
+{
+	int rc = take_one_time(s, c, pk, b);
+
+	if (rc == 0)
+		rc = count_of(s, c, ST_COUNT_EC, pk, &b->ec_left);
+	if (rc == 0)
+		rc = count_of(s, c, ST_COUNT_KEM, pk, &b->kem_left);
 	return rc;
 }
 
@@ -2335,6 +2393,7 @@ static const struct sotto_store_ops sqlite_ops = {
 	.device_touch = op_device_touch,
 	.device_by_noise_key = op_device_by_noise_key,
 	.device_list = op_device_list,
+	.device_regs = op_device_regs,
 	.prekeys_upload = op_prekeys_upload,
 	.prekeys_count = op_prekeys_count,
 	.bundles_fetch = op_bundles_fetch,

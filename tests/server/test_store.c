@@ -155,6 +155,17 @@ static void test_accounts_devices(const char *dir)
 		list[2].device_id == 3 && list[1].name_len == 0);
 	CHECK_RC(sotto_store_device_list(st, a, 0, list, 2, &n), SOTTO_ERR_BUFFER_TOO_SMALL);
 	CHECK_RC(sotto_store_device_list(st, none, 0, list, 127, &n), SOTTO_ERR_NOT_FOUND);
+	{
+		sotto_store_device_reg regs[127];
+
+		CHECK_RC(sotto_store_device_regs(st, a, regs, 127, &n), 0);
+		CHECK(n == 3 && regs[0].device_id == 1 && regs[1].device_id == 2 &&
+			regs[2].device_id == 3 && regs[0].registration_id == list[0].registration_id &&
+			regs[2].registration_id == list[2].registration_id);
+		CHECK_RC(sotto_store_device_regs(st, a, regs, 2, &n), SOTTO_ERR_BUFFER_TOO_SMALL);
+		CHECK_RC(sotto_store_device_regs(st, none, regs, 127, &n), SOTTO_ERR_NOT_FOUND);
+		CHECK_RC(sotto_store_device_regs(st, a, NULL, 3, &n), SOTTO_ERR_INVALID_ARGUMENT);
+	}
 
 	CHECK_RC(sotto_store_device_touch(st, a, 2, T0 + 50, NULL), 0);
 	CHECK_RC(sotto_store_device_by_noise_key(st, d2.noise_key, &dv), 0);
@@ -167,6 +178,12 @@ static void test_accounts_devices(const char *dir)
 	CHECK_RC(sotto_store_device_by_noise_key(st, d2.noise_key, &dv), SOTTO_ERR_NOT_FOUND);
 	CHECK_RC(sotto_store_device_list(st, a, 0, list, 127, &n), 0);
 	CHECK(n == 2 && list[0].device_id == 1 && list[1].device_id == 3);
+	{
+		sotto_store_device_reg regs[127];
+
+		CHECK_RC(sotto_store_device_regs(st, a, regs, 127, &n), 0);
+		CHECK(n == 2 && regs[0].device_id == 1 && regs[1].device_id == 3);
+	}
 	CHECK_RC(sotto_store_device_list(st, a, 1, list, 127, &n), 0);
 	CHECK(n == 3 && list[1].device_id == 2 && !list[1].linked &&
 		list[1].unlinked_ms == T0 + 60);
@@ -292,6 +309,8 @@ static void test_prekeys(const char *dir)
 	CHECK(b[0].has_kem && !b[0].kem_is_last_resort && b[0].kem.id == 500 &&
 		memcmp(b[0].kem.pub, kem[1].pub, SOTTO_STORE_KEM_KEY_BYTES) == 0 &&
 		memcmp(b[0].kem.sig, kem[1].sig, 64) == 0);
+	/* The one-time keys left, as the same transaction saw them. */
+	CHECK(b[0].ec_left == 2 && b[0].kem_left == 1 && b[1].ec_left == 0 && b[1].kem_left == 0);
 	CHECK(b[1].device_id == 2 && b[1].has_signed && b[1].signed_prekey.id == 8 &&
 		!b[1].has_ec &&
 		b[1].has_kem && b[1].kem_is_last_resort && b[1].kem.id == 901 &&
@@ -304,10 +323,10 @@ static void test_prekeys(const char *dir)
 	/* One device only; then the one-time KEM keys run out: last resort. */
 	CHECK_RC(sotto_store_bundles_fetch(st, a, 1, b, 4, &n, NULL), 0);
 	CHECK(n == 1 && b[0].device_id == 1 && b[0].ec.id == 29 && b[0].kem.id == 501 &&
-		!b[0].kem_is_last_resort);
+		!b[0].kem_is_last_resort && b[0].ec_left == 1 && b[0].kem_left == 0);
 	CHECK_RC(sotto_store_bundles_fetch(st, a, 1, b, 4, &n, NULL), 0);
 	CHECK(n == 1 && b[0].has_ec && b[0].ec.id == 30 && b[0].kem_is_last_resort &&
-		b[0].kem.id == 900);
+		b[0].kem.id == 900 && b[0].ec_left == 0 && b[0].kem_left == 0);
 	CHECK_RC(sotto_store_bundles_fetch(st, a, 1, b, 4, &n, NULL), 0);
 	CHECK(n == 1 && !b[0].has_ec && b[0].has_kem && b[0].kem_is_last_resort);
 	CHECK_RC(sotto_store_prekeys_count(st, a, 1, &cnt), 0);
