@@ -49,6 +49,7 @@ check-asan:
 
 bench: build
 	$(BUILD)/bin/sotto-bench all
+	$(BUILD)/bin/sotto-load
 
 # Long fuzzing: make fuzz FUZZ_SECONDS=600 [FUZZ_TARGET=gcm_siv_open]
 fuzz: deps-check
