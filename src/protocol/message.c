@@ -84,14 +84,30 @@ int sotto_signal_message_parse(sotto_signal_message *m, const uint8_t *in, size_
 	return 0;
 }
 
-static int compute_mac(uint8_t mac[SOTTO_SIGNAL_MAC_BYTES], const uint8_t mac_key[32],
-		       const uint8_t sender[SOTTO_EC_PUBLIC_BYTES],
+static int compute_mac(sotto_hmac_sha256_ctx *h, uint8_t mac[SOTTO_SIGNAL_MAC_BYTES],
+		       const uint8_t mac_key[32], const uint8_t sender[SOTTO_EC_PUBLIC_BYTES],
 		       const uint8_t receiver[SOTTO_EC_PUBLIC_BYTES], const uint8_t *body,
 		       size_t bodylen)
 {
 	uint8_t full[SOTTO_HMAC_SHA256_BYTES];
 	sotto_iov parts[3];
 	int rc;
+
+	if (h != NULL) {
+		rc = sotto_hmac_sha256_setkey(h, mac_key, 32);
+		if (rc == 0)
+			rc = sotto_hmac_sha256_update(h, sender, SOTTO_EC_PUBLIC_BYTES);
+		if (rc == 0)
+			rc = sotto_hmac_sha256_update(h, receiver, SOTTO_EC_PUBLIC_BYTES);
+		if (rc == 0)
+			rc = sotto_hmac_sha256_update(h, body, bodylen);
+		if (rc == 0)
+			rc = sotto_hmac_sha256_final(h, full);
+		if (rc == 0)
+			memcpy(mac, full, SOTTO_SIGNAL_MAC_BYTES);
+		sotto_memzero(full, sizeof(full));
+		return rc;
+	}
 
 	/* facts 3.3: sender identity first, then receiver, then byte0 ||
 	 * protobuf. */
@@ -112,6 +128,16 @@ int sotto_signal_message_encode(uint8_t *out, size_t outcap, size_t *outlen,
 				const sotto_signal_message *m, const uint8_t mac_key[32],
 				const uint8_t sender_identity[SOTTO_EC_PUBLIC_BYTES],
 				const uint8_t receiver_identity[SOTTO_EC_PUBLIC_BYTES])
+{
+	return sotto__signal_message_encode_h(NULL, out, outcap, outlen, m, mac_key,
+					      sender_identity, receiver_identity);
+}
+
+int sotto__signal_message_encode_h(sotto_hmac_sha256_ctx *h, uint8_t *out, size_t outcap,
+				   size_t *outlen, const sotto_signal_message *m,
+				   const uint8_t mac_key[32],
+				   const uint8_t sender_identity[SOTTO_EC_PUBLIC_BYTES],
+				   const uint8_t receiver_identity[SOTTO_EC_PUBLIC_BYTES])
 {
 	Sotto__Wire__SignalMessage pb = SOTTO__WIRE__SIGNAL_MESSAGE__INIT;
 	size_t body, need;
@@ -150,7 +176,7 @@ int sotto_signal_message_encode(uint8_t *out, size_t outcap, size_t *outlen,
 	out[0] = (uint8_t)((m->version << 4) | CIPHERTEXT_VERSION);
 	if (sotto__wire__signal_message__pack(&pb, out + 1) != body)
 		return SOTTO_ERR_INTERNAL;
-	rc = compute_mac(out + 1 + body, mac_key, sender_identity, receiver_identity, out,
+	rc = compute_mac(h, out + 1 + body, mac_key, sender_identity, receiver_identity, out,
 			 1 + body);
 	if (rc != 0)
 		sotto_memzero(out, need);
@@ -161,6 +187,15 @@ int sotto_signal_message_verify_mac(const uint8_t *in, size_t inlen, const uint8
 				    const uint8_t sender_identity[SOTTO_EC_PUBLIC_BYTES],
 				    const uint8_t receiver_identity[SOTTO_EC_PUBLIC_BYTES])
 {
+	return sotto__signal_message_verify_mac_h(NULL, in, inlen, mac_key, sender_identity,
+						  receiver_identity);
+}
+
+int sotto__signal_message_verify_mac_h(sotto_hmac_sha256_ctx *h, const uint8_t *in, size_t inlen,
+				       const uint8_t mac_key[32],
+				       const uint8_t sender_identity[SOTTO_EC_PUBLIC_BYTES],
+				       const uint8_t receiver_identity[SOTTO_EC_PUBLIC_BYTES])
+{
 	uint8_t mac[SOTTO_SIGNAL_MAC_BYTES];
 	int rc;
 
@@ -168,7 +203,7 @@ int sotto_signal_message_verify_mac(const uint8_t *in, size_t inlen, const uint8
 		return SOTTO_ERR_INVALID_ARGUMENT;
 	if (in == NULL || inlen < 1 + SOTTO_SIGNAL_MAC_BYTES)
 		return SOTTO_ERR_INVALID_MESSAGE;
-	rc = compute_mac(mac, mac_key, sender_identity, receiver_identity, in,
+	rc = compute_mac(h, mac, mac_key, sender_identity, receiver_identity, in,
 			 inlen - SOTTO_SIGNAL_MAC_BYTES);
 	if (rc == 0 && !sotto_memeq(mac, in + inlen - SOTTO_SIGNAL_MAC_BYTES, sizeof(mac)))
 		rc = SOTTO_ERR_INVALID_MESSAGE;

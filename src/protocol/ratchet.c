@@ -16,6 +16,57 @@
 static const char LABEL_RK[] = "WhisperRatchet";
 static const char LABEL_MK[] = "WhisperMessageKeys";
 
+int sotto__hkdf_h(sotto_hmac_sha256_ctx *h, uint8_t *out, size_t outlen, const uint8_t *salt,
+		  size_t saltlen, const uint8_t *ikm, size_t ikmlen, const uint8_t *info,
+		  size_t infolen)
+{
+	static const uint8_t zeros[32];
+	uint8_t prk[32], t[32];
+	size_t done = 0;
+	uint8_t i = 0;
+	int rc;
+
+	if (h == NULL)
+		return sotto_hkdf_sha256(out, outlen, salt, saltlen, ikm, ikmlen, info, infolen);
+	if (outlen > 255 * 32 || (ikm == NULL && ikmlen != 0) || (info == NULL && infolen != 0))
+		return SOTTO_ERR_INVALID_ARGUMENT;
+	/* Extract: PRK = HMAC(salt, IKM), an absent salt being 32 zero bytes. */
+	if (salt == NULL || saltlen == 0) {
+		salt = zeros;
+		saltlen = sizeof zeros;
+	}
+	rc = sotto_hmac_sha256_setkey(h, salt, saltlen);
+	if (rc == 0 && ikmlen != 0)
+		rc = sotto_hmac_sha256_update(h, ikm, ikmlen);
+	if (rc == 0)
+		rc = sotto_hmac_sha256_final(h, prk);
+	/* Expand: T(i) = HMAC(PRK, T(i-1) || info || i). */
+	if (rc == 0)
+		rc = sotto_hmac_sha256_setkey(h, prk, sizeof prk);
+	while (rc == 0 && done < outlen) {
+		size_t n = outlen - done < 32 ? outlen - done : 32;
+
+		i++;
+		if (i > 1)
+			rc = sotto_hmac_sha256_update(h, t, sizeof t);
+		if (rc == 0 && infolen != 0)
+			rc = sotto_hmac_sha256_update(h, info, infolen);
+		if (rc == 0)
+			rc = sotto_hmac_sha256_update(h, &i, 1);
+		if (rc == 0)
+			rc = sotto_hmac_sha256_final(h, t);
+		if (rc == 0) {
+			memcpy(out + done, t, n);
+			done += n;
+		}
+	}
+	if (rc != 0 && outlen != 0)
+		sotto_memzero(out, outlen);
+	sotto_memzero(prk, sizeof prk);
+	sotto_memzero(t, sizeof t);
+	return rc;
+}
+
 int sotto__kdf_rk(uint8_t new_rk[32], uint8_t ck[32], const uint8_t rk[32], const uint8_t dh[32])
 {
 	uint8_t okm[64];
@@ -33,25 +84,52 @@ int sotto__kdf_rk(uint8_t new_rk[32], uint8_t ck[32], const uint8_t rk[32], cons
 
 int sotto__chain_step(uint8_t seed[32], uint8_t next[32], const uint8_t ck[32])
 {
+	return sotto__chain_step_h(NULL, seed, next, ck);
+}
+
+int sotto__chain_step_h(sotto_hmac_sha256_ctx *h, uint8_t seed[32], uint8_t next[32],
+			const uint8_t ck[32])
+{
 	static const uint8_t one = 0x01, two = 0x02;
 	int rc = 0;
 
-	if (seed != NULL)
-		rc = sotto_hmac_sha256(seed, ck, 32, &one, 1);
-	if (rc == 0 && next != NULL)
-		rc = sotto_hmac_sha256(next, ck, 32, &two, 1);
+	if (h == NULL) {
+		if (seed != NULL)
+			rc = sotto_hmac_sha256(seed, ck, 32, &one, 1);
+		if (rc == 0 && next != NULL)
+			rc = sotto_hmac_sha256(next, ck, 32, &two, 1);
+		return rc;
+	}
+	/* One keying for both outputs. */
+	rc = sotto_hmac_sha256_setkey(h, ck, 32);
+	if (rc == 0 && seed != NULL) {
+		rc = sotto_hmac_sha256_update(h, &one, 1);
+		if (rc == 0)
+			rc = sotto_hmac_sha256_final(h, seed);
+	}
+	if (rc == 0 && next != NULL) {
+		rc = sotto_hmac_sha256_update(h, &two, 1);
+		if (rc == 0)
+			rc = sotto_hmac_sha256_final(h, next);
+	}
 	return rc;
 }
 
 int sotto__message_keys(uint8_t cipher_key[32], uint8_t mac_key[32], uint8_t iv[16],
 			const uint8_t seed[32], const uint8_t *pq_key)
 {
+	return sotto__message_keys_h(NULL, cipher_key, mac_key, iv, seed, pq_key);
+}
+
+int sotto__message_keys_h(sotto_hmac_sha256_ctx *h, uint8_t cipher_key[32], uint8_t mac_key[32],
+			  uint8_t iv[16], const uint8_t seed[32], const uint8_t *pq_key)
+{
 	uint8_t okm[80];
 	int rc;
 
 	/* facts 4.1: the SPQR key is the HKDF salt; none means no salt. */
-	rc = sotto_hkdf_sha256(okm, sizeof(okm), pq_key, pq_key ? 32 : 0, seed, 32,
-			       (const uint8_t *)LABEL_MK, sizeof(LABEL_MK) - 1);
+	rc = sotto__hkdf_h(h, okm, sizeof(okm), pq_key, pq_key ? 32 : 0, seed, 32,
+			   (const uint8_t *)LABEL_MK, sizeof(LABEL_MK) - 1);
 	if (rc == 0) {
 		memcpy(cipher_key, okm, 32);
 		memcpy(mac_key, okm + 32, 32);
@@ -83,6 +161,7 @@ int sotto_ratchet_encrypt(sotto_session_state *st, const uint8_t *pq_key, const 
 	uint8_t *ct = NULL;
 	size_t ctlen = 0, ctcap;
 	sotto_signal_message m;
+	sotto_hmac_sha256_ctx *h;
 	int rc;
 
 	if (st == NULL || outlen == NULL || (plaintext == NULL && plaintext_len != 0) ||
@@ -98,9 +177,16 @@ int sotto_ratchet_encrypt(sotto_session_state *st, const uint8_t *pq_key, const 
 	ct = malloc(ctcap);
 	if (ct == NULL)
 		return SOTTO_ERR_NOMEM;
-	rc = sotto__chain_step(seed, next, st->sender_chain_key);
+	/* One HMAC context for every HMAC of this message (chain step, HKDF,
+	 * MAC): a one-shot call sets up and tears down a context each time. */
+	h = sotto_hmac_sha256_new();
+	if (h == NULL) {
+		free(ct);
+		return SOTTO_ERR_NOMEM;
+	}
+	rc = sotto__chain_step_h(h, seed, next, st->sender_chain_key);
 	if (rc == 0)
-		rc = sotto__message_keys(ck, mk, iv, seed, pq_key);
+		rc = sotto__message_keys_h(h, ck, mk, iv, seed, pq_key);
 	if (rc == 0)
 		rc = sotto_aes_cbc_encrypt(ct, ctcap, &ctlen, ck, 32, iv,
 					   plaintext_len ? plaintext : (const uint8_t *)"", plaintext_len);
@@ -118,8 +204,8 @@ int sotto_ratchet_encrypt(sotto_session_state *st, const uint8_t *pq_key, const 
 	m.pq_ratchet_len = pq_msg_len;
 	m.addresses = addresses;
 	m.addresses_len = addresses ? addresses_len : 0;
-	rc = sotto_signal_message_encode(out, outcap, outlen, &m, mk, st->local_identity,
-					 st->remote_identity);
+	rc = sotto__signal_message_encode_h(h, out, outcap, outlen, &m, mk, st->local_identity,
+					    st->remote_identity);
 	if (rc != 0)
 		goto done;
 	/* Only now advance the chain: a failure above leaves st untouched. */
@@ -133,6 +219,7 @@ done:
 	sotto_memzero(iv, sizeof(iv));
 	sotto_memzero(ct, ctcap);
 	free(ct);
+	sotto_hmac_sha256_free(h);
 	return rc;
 }
 
@@ -215,8 +302,8 @@ static int dh_ratchet(sotto_session_state *st, const uint8_t their[32], sotto_rn
 
 /* Finds the message seed for counter on chain c, storing skipped seeds and
  * advancing the chain (facts 4.3 steps 2-4). */
-static int chain_seed(sotto__receiver_chain *c, uint32_t counter, int unlimited,
-		      uint8_t seed[32])
+static int chain_seed(sotto_hmac_sha256_ctx *h, sotto__receiver_chain *c, uint32_t counter,
+		      int unlimited, uint8_t seed[32])
 {
 	sotto__skipped_key *arr;
 	uint8_t ck[32], next[32];
@@ -260,14 +347,14 @@ static int chain_seed(sotto__receiver_chain *c, uint32_t counter, int unlimited,
 	for (i = c->index; i < counter; i++) {
 		uint32_t back = counter - 1 - i; /* position in the new list */
 
-		rc = sotto__chain_step(back < keep ? arr[back].seed : NULL, next, ck);
+		rc = sotto__chain_step_h(h, back < keep ? arr[back].seed : NULL, next, ck);
 		if (rc != 0)
 			goto fail;
 		if (back < keep)
 			arr[back].index = i;
 		memcpy(ck, next, 32);
 	}
-	rc = sotto__chain_step(seed, next, ck);
+	rc = sotto__chain_step_h(h, seed, next, ck);
 	if (rc != 0)
 		goto fail;
 	if (arr != NULL) {
@@ -297,6 +384,16 @@ fail:
 	return rc;
 }
 
+static int st_check_args(const sotto_session_state *st, const sotto_signal_message *m,
+			 const uint8_t *raw, const size_t *outlen, sotto_rng_fn rng,
+			 const uint8_t *out, size_t outcap)
+{
+	return (st == NULL || m == NULL || raw == NULL || outlen == NULL || rng == NULL ||
+		(out == NULL && outcap != 0))
+		       ? -1
+		       : 0;
+}
+
 /* Moves the contents of src into dst and frees what dst held. */
 static void state_commit(sotto_session_state *dst, sotto_session_state *src)
 {
@@ -309,21 +406,22 @@ static void state_commit(sotto_session_state *dst, sotto_session_state *src)
 	sotto_session_state_free(src);
 }
 
-int sotto_ratchet_decrypt(sotto_session_state *st, const sotto_signal_message *m,
-			  const uint8_t *raw, size_t raw_len, const uint8_t *pq_key,
-			  const uint8_t *expected_addresses, unsigned flags, sotto_rng_fn rng,
-			  void *rng_ctx, uint8_t *out, size_t outcap, size_t *outlen)
+/* The receiving steps on w itself; on failure w is left half-changed, so
+ * callers run this on a copy they drop on failure. */
+static int decrypt_core(sotto_session_state *w, const sotto_signal_message *m,
+			const uint8_t *raw, size_t raw_len, const uint8_t *pq_key,
+			const uint8_t *expected_addresses, unsigned flags, sotto_rng_fn rng,
+			void *rng_ctx, uint8_t *out, size_t outcap, size_t *outlen)
 {
-	sotto_session_state *w = NULL;
 	sotto__receiver_chain *c;
+	sotto_hmac_sha256_ctx *h;
 	uint8_t seed[32], ck[32], mk[32], iv[16];
 	int rc;
 
-	if (st == NULL || m == NULL || raw == NULL || outlen == NULL || rng == NULL ||
-	    (out == NULL && outcap != 0))
+	if (st_check_args(w, m, raw, outlen, rng, out, outcap) != 0)
 		return SOTTO_ERR_INVALID_ARGUMENT;
 	*outlen = 0;
-	if (m->version != st->session_version)
+	if (m->version != w->session_version)
 		return SOTTO_ERR_INVALID_MESSAGE;
 	if (m->ratchet_key[0] != SOTTO_EC_KEY_TYPE)
 		return SOTTO_ERR_INVALID_MESSAGE;
@@ -333,9 +431,9 @@ int sotto_ratchet_decrypt(sotto_session_state *st, const sotto_signal_message *m
 		return SOTTO_ERR_INVALID_MESSAGE;
 	if (outcap < m->ciphertext_len - 16)
 		return SOTTO_ERR_BUFFER_TOO_SMALL;
-
-	w = sotto_session_state_copy(st);
-	if (w == NULL)
+	/* One HMAC context for the chain steps, the HKDF and the MAC. */
+	h = sotto_hmac_sha256_new();
+	if (h == NULL)
 		return SOTTO_ERR_NOMEM;
 	c = find_chain(w, m->ratchet_key + 1);
 	if (c == NULL) {
@@ -344,15 +442,15 @@ int sotto_ratchet_decrypt(sotto_session_state *st, const sotto_signal_message *m
 			goto done;
 		c = &w->recv[w->nrecv - 1];
 	}
-	rc = chain_seed(c, m->counter, (flags & SOTTO_RATCHET_UNLIMITED_JUMP) != 0, seed);
+	rc = chain_seed(h, c, m->counter, (flags & SOTTO_RATCHET_UNLIMITED_JUMP) != 0, seed);
 	if (rc != 0)
 		goto done;
-	rc = sotto__message_keys(ck, mk, iv, seed, pq_key);
+	rc = sotto__message_keys_h(h, ck, mk, iv, seed, pq_key);
 	if (rc != 0)
 		goto done;
 	/* Sender is the remote party: their identity comes first. */
-	rc = sotto_signal_message_verify_mac(raw, raw_len, mk, w->remote_identity,
-					     w->local_identity);
+	rc = sotto__signal_message_verify_mac_h(h, raw, raw_len, mk, w->remote_identity,
+						w->local_identity);
 	if (rc != 0)
 		goto done;
 	if (m->addresses != NULL &&
@@ -370,13 +468,47 @@ int sotto_ratchet_decrypt(sotto_session_state *st, const sotto_signal_message *m
 		goto done;
 	}
 	sotto_session_state_clear_pending_prekey(w);
-	state_commit(st, w);
-	w = NULL;
 done:
-	sotto_session_state_free(w);
+	sotto_hmac_sha256_free(h);
 	sotto_memzero(seed, sizeof(seed));
 	sotto_memzero(ck, sizeof(ck));
 	sotto_memzero(mk, sizeof(mk));
 	sotto_memzero(iv, sizeof(iv));
+	return rc;
+}
+
+int sotto__ratchet_decrypt_inplace(sotto_session_state *w, const sotto_signal_message *m,
+				   const uint8_t *raw, size_t raw_len, const uint8_t *pq_key,
+				   const uint8_t *expected_addresses, unsigned flags,
+				   sotto_rng_fn rng, void *rng_ctx, uint8_t *out, size_t outcap,
+				   size_t *outlen)
+{
+	return decrypt_core(w, m, raw, raw_len, pq_key, expected_addresses, flags, rng, rng_ctx,
+			    out, outcap, outlen);
+}
+
+int sotto_ratchet_decrypt(sotto_session_state *st, const sotto_signal_message *m,
+			  const uint8_t *raw, size_t raw_len, const uint8_t *pq_key,
+			  const uint8_t *expected_addresses, unsigned flags, sotto_rng_fn rng,
+			  void *rng_ctx, uint8_t *out, size_t outcap, size_t *outlen)
+{
+	sotto_session_state *w;
+	int rc;
+
+	if (st_check_args(st, m, raw, outlen, rng, out, outcap) != 0)
+		return SOTTO_ERR_INVALID_ARGUMENT;
+	*outlen = 0;
+	/* Work on a copy; commit only after the message authenticated and
+	 * decrypted. */
+	w = sotto_session_state_copy(st);
+	if (w == NULL)
+		return SOTTO_ERR_NOMEM;
+	rc = decrypt_core(w, m, raw, raw_len, pq_key, expected_addresses, flags, rng, rng_ctx, out,
+			  outcap, outlen);
+	if (rc == 0) {
+		state_commit(st, w);
+		w = NULL;
+	}
+	sotto_session_state_free(w);
 	return rc;
 }

@@ -146,10 +146,13 @@ static int load_record(const sotto_protocol_stores *s, const sotto_address *remo
 				: SOTTO_ERR_STORAGE;
 		if (rc == SOTTO_ERR_INVALID_ARGUMENT)
 			rc = SOTTO_ERR_STORAGE;
-	} else if (rc == SOTTO_ERR_NOT_FOUND) {
-		rc = 0;
+		/* The store wrote len bytes: wipe those, not the whole buffer. */
+		sotto_memzero(buf, len <= cap ? len : cap);
+	} else {
+		if (rc == SOTTO_ERR_NOT_FOUND)
+			rc = 0;
+		sotto_memzero(buf, cap);
 	}
-	sotto_memzero(buf, cap);
 	free(buf);
 	return rc;
 }
@@ -157,21 +160,19 @@ static int load_record(const sotto_protocol_stores *s, const sotto_address *remo
 static int store_record(const sotto_protocol_stores *s, const sotto_address *remote,
 			const sotto_session_record *rec)
 {
-	uint8_t *buf;
+	uint8_t *buf = NULL;
 	size_t len = 0;
 	int rc;
 
-	rc = sotto_session_record_serialize(rec, NULL, 0, &len);
-	if (rc != SOTTO_ERR_BUFFER_TOO_SMALL)
-		return rc == 0 ? SOTTO_ERR_INTERNAL : rc;
-	buf = malloc(len ? len : 1);
-	if (buf == NULL)
-		return SOTTO_ERR_NOMEM;
-	rc = sotto_session_record_serialize(rec, buf, len, &len);
+	/* One serialization of the current state (not a size pass and a
+	 * write pass). */
+	rc = sotto__record_serialize_alloc(rec, &buf, &len);
 	if (rc == 0)
 		rc = s->session.store(s->session.ctx, remote, buf, len);
-	sotto_memzero(buf, len);
-	free(buf);
+	if (buf != NULL) {
+		sotto_memzero(buf, len);
+		free(buf);
+	}
 	return rc;
 }
 
@@ -430,10 +431,12 @@ static int decrypt_with_state(sotto_session_state **stp, const dec_ctx *d)
 	rc = spqr_recv(st, w, d->m->pq_ratchet, d->m->pq_ratchet ? d->m->pq_ratchet_len : 0, key,
 		       &has_key);
 	if (rc == 0)
-		rc = sotto_ratchet_decrypt(w, d->m, d->raw, d->raw_len, has_key ? key : NULL,
-					   d->expected_addr,
-					   self ? SOTTO_RATCHET_UNLIMITED_JUMP : 0, d->rng,
-					   d->rng_ctx, d->out, d->outcap, d->outlen);
+		/* w is already a copy: no second one inside the ratchet. */
+		rc = sotto__ratchet_decrypt_inplace(w, d->m, d->raw, d->raw_len,
+						    has_key ? key : NULL, d->expected_addr,
+						    self ? SOTTO_RATCHET_UNLIMITED_JUMP : 0,
+						    d->rng, d->rng_ctx, d->out, d->outcap,
+						    d->outlen);
 	sotto_memzero(key, sizeof(key));
 	if (rc != 0) {
 		sotto_session_state_free(w);

@@ -59,6 +59,43 @@ struct sotto_session_state {
 	size_t spqr_len;
 };
 
+/* Keyed-context versions of the KDF steps, for the per-message hot path: one
+ * HMAC context (sotto_hmac_sha256_new) serves every HMAC of a message instead
+ * of a context per one-shot call. h may be NULL: the one-shot calls are used.
+ * The caller frees h with sotto_hmac_sha256_free, which wipes it. */
+struct sotto_hmac_sha256_ctx;
+/* HKDF-SHA256 (RFC 5869), byte for byte sotto_hkdf_sha256. */
+SOTTO_HIDDEN int sotto__hkdf_h(struct sotto_hmac_sha256_ctx *h, uint8_t *out, size_t outlen,
+			       const uint8_t *salt, size_t saltlen, const uint8_t *ikm,
+			       size_t ikmlen, const uint8_t *info, size_t infolen);
+SOTTO_HIDDEN int sotto__chain_step_h(struct sotto_hmac_sha256_ctx *h, uint8_t seed[32],
+				     uint8_t next[32], const uint8_t ck[32]);
+SOTTO_HIDDEN int sotto__message_keys_h(struct sotto_hmac_sha256_ctx *h, uint8_t cipher_key[32],
+				       uint8_t mac_key[32], uint8_t iv[16], const uint8_t seed[32],
+				       const uint8_t *pq_key);
+/* sotto_signal_message_encode / _verify_mac with a context for the MAC. */
+SOTTO_HIDDEN int sotto__signal_message_encode_h(struct sotto_hmac_sha256_ctx *h, uint8_t *out,
+						size_t outcap, size_t *outlen,
+						const sotto_signal_message *m,
+						const uint8_t mac_key[32],
+						const uint8_t sender_identity[SOTTO_EC_PUBLIC_BYTES],
+						const uint8_t receiver_identity[SOTTO_EC_PUBLIC_BYTES]);
+SOTTO_HIDDEN int sotto__signal_message_verify_mac_h(struct sotto_hmac_sha256_ctx *h,
+						    const uint8_t *in, size_t inlen,
+						    const uint8_t mac_key[32],
+						    const uint8_t sender_identity[SOTTO_EC_PUBLIC_BYTES],
+						    const uint8_t receiver_identity[SOTTO_EC_PUBLIC_BYTES]);
+
+/* sotto_ratchet_decrypt on w itself, without the working copy: for callers
+ * that already work on a copy and drop it on failure (w is then left
+ * half-changed). */
+SOTTO_HIDDEN int sotto__ratchet_decrypt_inplace(sotto_session_state *w,
+						const sotto_signal_message *m, const uint8_t *raw,
+						size_t raw_len, const uint8_t *pq_key,
+						const uint8_t *expected_addresses, unsigned flags,
+						sotto_rng_fn rng, void *rng_ctx, uint8_t *out,
+						size_t outcap, size_t *outlen);
+
 /* A fresh zeroed state (NULL when out of memory). */
 SOTTO_HIDDEN sotto_session_state *sotto__session_state_alloc(void);
 

@@ -202,6 +202,55 @@ int sotto_session_record_serialize(const sotto_session_record *rec, uint8_t *out
 	return (size_t)(p - out) == need ? 0 : SOTTO_ERR_INTERNAL;
 }
 
+int sotto__record_serialize_alloc(const sotto_session_record *rec, uint8_t **out,
+				  size_t *outlen)
+{
+	uint8_t *buf, *p;
+	size_t curlen = 0, need = 0, i;
+	int rc;
+
+	*out = NULL;
+	*outlen = 0;
+	if (rec->current != NULL) {
+		rc = sotto_session_state_serialize(rec->current, NULL, 0, &curlen);
+		if (rc != SOTTO_ERR_BUFFER_TOO_SMALL)
+			return rc == 0 ? SOTTO_ERR_INTERNAL : rc;
+		need += 1 + varint_len(curlen) + curlen;
+	}
+	for (i = 0; i < rec->nprev; i++)
+		need += 1 + varint_len(rec->prevlen[i]) + rec->prevlen[i];
+	buf = malloc(need ? need : 1);
+	if (buf == NULL)
+		return SOTTO_ERR_NOMEM;
+	p = buf;
+	if (rec->current != NULL) {
+		/* Field 1's tag and length, then the state packed in place. */
+		*p++ = TAG_CURRENT;
+		for (size_t v = curlen; ; v >>= 7) {
+			if (v < 0x80) {
+				*p++ = (uint8_t)v;
+				break;
+			}
+			*p++ = (uint8_t)(v | 0x80);
+		}
+		rc = sotto_session_state_serialize(rec->current, p, curlen, &curlen);
+		if (rc != 0) {
+			blob_free(buf, need);
+			return rc;
+		}
+		p += curlen;
+	}
+	for (i = 0; i < rec->nprev; i++)
+		p = put_field(p, TAG_PREVIOUS, rec->prev[i], rec->prevlen[i]);
+	if ((size_t)(p - buf) != need) {
+		blob_free(buf, need);
+		return SOTTO_ERR_INTERNAL;
+	}
+	*out = buf;
+	*outlen = need;
+	return 0;
+}
+
 int sotto_session_record_deserialize(sotto_session_record **out, const uint8_t *in, size_t inlen)
 {
 	sotto_session_record *rec;

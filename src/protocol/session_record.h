@@ -23,6 +23,10 @@ struct sotto_session_record {
 /* Archives the current state (if any) and makes st (owned by the record
  * from then on, also on failure) current: libsignal's promote_state. */
 SOTTO_HIDDEN int sotto__record_promote(sotto_session_record *rec, sotto_session_state *st);
+/* The storage form in a malloc'd buffer (the caller wipes and frees it),
+ * serializing the current state once. */
+SOTTO_HIDDEN int sotto__record_serialize_alloc(const sotto_session_record *rec, uint8_t **out,
+					       size_t *outlen);
 /* Removes archived state i (0 = newest), wiping it. */
 SOTTO_HIDDEN void sotto__record_remove_archived(sotto_session_record *rec, size_t i);
 

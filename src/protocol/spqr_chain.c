@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "protocol/session_internal.h"
 #include "protocol/spqr.h"
 #include "sotto/error.h"
 #include "sotto/hash.h"
@@ -100,6 +101,7 @@ static int next_key(uint8_t next[32], uint32_t ctr, uint8_t key[32])
 {
 	uint8_t info[4 + sizeof LABEL_NEXT - 1];
 	uint8_t g[64];
+	sotto_hmac_sha256_ctx *h;
 	int rc;
 
 	info[0] = (uint8_t)(ctr >> 24);
@@ -107,7 +109,12 @@ static int next_key(uint8_t next[32], uint32_t ctr, uint8_t key[32])
 	info[2] = (uint8_t)(ctr >> 8);
 	info[3] = (uint8_t)ctr;
 	memcpy(info + 4, LABEL_NEXT, sizeof LABEL_NEXT - 1);
-	rc = sotto_hkdf_sha256(g, sizeof g, NULL, 0, next, 32, info, sizeof info);
+	/* One keyed context for the three HMACs of this HKDF. */
+	h = sotto_hmac_sha256_new();
+	if (h == NULL)
+		return SOTTO_ERR_NOMEM;
+	rc = sotto__hkdf_h(h, g, sizeof g, NULL, 0, next, 32, info, sizeof info);
+	sotto_hmac_sha256_free(h);
 	if (rc == 0) {
 		memcpy(next, g, 32);
 		memcpy(key, g + 32, 32);
