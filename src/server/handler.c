@@ -203,6 +203,19 @@ static void fetch_run(struct op *op)
 	struct conn *c = op->c;
 	op->rc = sotto_store_queue_fetch(c->w->srv->store, c->account, c->device, d->from, d->env,
 		FETCH_PAGE, d->buf, d->bufcap, &d->count, &d->more);
+	if (op->rc == SOTTO_ERR_BUFFER_TOO_SMALL) {
+		/* A large envelope first in line: room for the largest allowed. */
+		size_t cap = c->w->srv->cfg.max_envelope + 4096;
+		uint8_t *b = realloc(d->buf, cap);
+		if (b == NULL) {
+			op->rc = SOTTO_ERR_NOMEM;
+			return;
+		}
+		d->buf = b;
+		d->bufcap = cap;
+		op->rc = sotto_store_queue_fetch(c->w->srv->store, c->account, c->device, d->from,
+			d->env, FETCH_PAGE, d->buf, d->bufcap, &d->count, &d->more);
+	}
 }
 
 static void fill_envelope(Sotto__Service__Envelope *e, const sotto_store_envelope *s)
@@ -283,9 +296,9 @@ void conn_fetch_queue(struct conn *c)
 	struct fetch_data *d = op->data;
 	op->free_data = fetch_free;
 	d->from = c->last_pushed + 1;
-	d->bufcap = c->w->srv->cfg.max_envelope + 4096;
-	if (d->bufcap < 256 * 1024)
-		d->bufcap = 256 * 1024;
+	/* Enough for a page of typical envelopes; fetch_run grows it for a
+	 * large one. Small enough to stay off mmap and out of the way. */
+	d->bufcap = 64 * 1024;
 	d->buf = malloc(d->bufcap);
 	if (d->buf == NULL) {
 		op_finish(op);
@@ -300,10 +313,39 @@ void handle_notify_conn(struct conn *c, const struct task *t)
 	if (c->state != CONN_OPEN || !c->authed)
 		return;
 	switch (t->u.notify.what) {
-	case NOTIFY_ENVELOPE:
-		if (t->u.notify.seq > c->last_pushed)
-			conn_fetch_queue(c);
+	case NOTIFY_ENVELOPE: {
+		const struct pushed_env *pe = t->u.notify.env;
+		if (t->u.notify.seq <= c->last_pushed)
+			break;
+		/* Caught up (backlog sent, no fetch running, the client reading)
+		 * and this is the very next sequence number: push it from memory.
+		 * Anything else (a gap from commits notified out of order, a
+		 * backlog, back-pressure) goes through the store in order. */
+		if (pe != NULL && pe->seq == t->u.notify.seq && c->drained && !c->fetching &&
+			!c->want_fetch && t->u.notify.seq == c->last_pushed + 1 &&
+			c->write_pending < c->w->srv->cfg.max_write_pending / 4) {
+			Sotto__Service__Envelope e = SOTTO__SERVICE__ENVELOPE__INIT;
+			e.seq = pe->seq;
+			e.server_ms = pe->server_ms;
+			e.sealed = pe->sealed != 0;
+			if (!pe->sealed) {
+				e.sender_account.data = (uint8_t *)pe->sender_account;
+				e.sender_account.len = SOTTO_STORE_ID_BYTES;
+				e.sender_device = pe->sender_device;
+			}
+			e.type = pe->type;
+			e.content.data = (uint8_t *)pe->content;
+			e.content.len = pe->len;
+			Sotto__Service__Push p = SOTTO__SERVICE__PUSH__INIT;
+			p.body_case = SOTTO__SERVICE__PUSH__BODY_ENVELOPE;
+			p.envelope = &e;
+			send_push(c, &p);
+			c->last_pushed = pe->seq;
+			break;
+		}
+		conn_fetch_queue(c);
 		break;
+	}
 	case NOTIFY_UNLINKED:
 		conn_close(c);
 		break;
@@ -1124,6 +1166,7 @@ struct send_data {
 	sotto_store_envelope_in *envs;
 	uint64_t *seqs;
 	size_t n_envs;
+	int64_t now; /* server_ms of the stored envelopes */
 	const char *why;
 };
 
@@ -1261,8 +1304,8 @@ static void send_checked(struct op *op)
 		return;
 	}
 	sotto_store_cb cb = op_cb(op, send_stored);
-	int rc = sotto_store_enqueue(c->w->srv->store, d->envs, d->n_envs, (int64_t)srv_now_ms(),
-		d->seqs, &cb);
+	d->now = (int64_t)srv_now_ms();
+	int rc = sotto_store_enqueue(c->w->srv->store, d->envs, d->n_envs, d->now, d->seqs, &cb);
 	if (rc != 0)
 		op_write_failed(op, rc);
 }
@@ -1272,10 +1315,10 @@ static void send_stored(struct op *op)
 	struct conn *c = op->c;
 	struct send_data *d = op->data;
 	if (op->rc == 0 && d->seqs != NULL) {
-		/* Committed: wake every recipient device that is online. */
+		/* Committed: wake every recipient device that is online, with
+		 * the envelope (a caught-up connection pushes it at once). */
 		for (size_t i = 0; i < d->n_envs; i++)
-			srv_notify(c->w->srv, d->envs[i].dest_account, d->envs[i].dest_device,
-				NOTIFY_ENVELOPE, d->seqs[i]);
+			srv_notify_envelope(c->w->srv, &d->envs[i], d->seqs[i], d->now);
 	}
 	if (c->state == CONN_OPEN) {
 		if (op->rc != 0) {

@@ -213,23 +213,34 @@ void srv_registry_remove(struct conn *c)
 	pthread_mutex_unlock(&s->reg_lock);
 }
 
-/* Posts one task per worker that holds a matching connection. Connections
- * leave the registry only on their own worker, so the owner re-checks the
- * registry when the task arrives instead of trusting a pointer. */
-static void notify_devices(struct sotto_server *s, const uint8_t account[SOTTO_STORE_ID_BYTES],
-	uint32_t device, const struct task *tmpl)
+/* Marks in want[] the workers that hold a connection of (account, device)
+ * (device 0: any device); returns how many. */
+static unsigned workers_of(struct sotto_server *s, const uint8_t account[SOTTO_STORE_ID_BYTES],
+	uint32_t device, uint8_t want[256])
 {
-	uint8_t want[256];
-	memset(want, 0, sizeof(want));
-	uint32_t first = device == 0 ? 1 : device, last = device == 0 ? SOTTO_STORE_MAX_DEVICE_ID : device;
+	unsigned n = 0;
+	memset(want, 0, 256);
+	uint32_t first = device == 0 ? 1 : device;
+	uint32_t last = device == 0 ? SOTTO_STORE_MAX_DEVICE_ID : device;
 	pthread_mutex_lock(&s->reg_lock);
 	for (uint32_t d = first; d <= last; d++) {
 		for (struct conn *c = s->reg[reg_hash(account, d)]; c != NULL; c = c->reg_next) {
-			if (c->device == d && memcmp(c->account, account, SOTTO_STORE_ID_BYTES) == 0)
+			if (c->device == d && memcmp(c->account, account, SOTTO_STORE_ID_BYTES) == 0 &&
+				!want[c->w->idx]) {
 				want[c->w->idx] = 1;
+				n++;
+			}
 		}
 	}
 	pthread_mutex_unlock(&s->reg_lock);
+	return n;
+}
+
+/* Posts a copy of tmpl to each marked worker. Connections leave the
+ * registry only on their own worker, so the owner re-checks the registry
+ * when the task arrives instead of trusting a pointer. */
+static void post_to(struct sotto_server *s, const uint8_t want[256], const struct task *tmpl)
+{
 	for (unsigned i = 0; i < s->nworkers; i++) {
 		if (!want[i])
 			continue;
@@ -239,8 +250,18 @@ static void notify_devices(struct sotto_server *s, const uint8_t account[SOTTO_S
 			continue; /* the device still gets the envelope on reconnect */
 		}
 		*t = *tmpl;
+		if (t->u.notify.env != NULL)
+			atomic_fetch_add(&t->u.notify.env->refs, 1);
 		srv_post(&s->workers[i], t);
 	}
+}
+
+static void notify_devices(struct sotto_server *s, const uint8_t account[SOTTO_STORE_ID_BYTES],
+	uint32_t device, const struct task *tmpl)
+{
+	uint8_t want[256];
+	if (workers_of(s, account, device, want) > 0)
+		post_to(s, want, tmpl);
 }
 
 void srv_notify(struct sotto_server *s, const uint8_t account[SOTTO_STORE_ID_BYTES],
@@ -254,6 +275,45 @@ void srv_notify(struct sotto_server *s, const uint8_t account[SOTTO_STORE_ID_BYT
 	t.u.notify.what = what;
 	t.u.notify.seq = seq;
 	notify_devices(s, account, device, &t);
+}
+
+void srv_env_unref(struct pushed_env *env)
+{
+	if (env != NULL && atomic_fetch_sub(&env->refs, 1) == 1) {
+		sotto_memzero(env->content, env->len);
+		free(env);
+	}
+}
+
+void srv_notify_envelope(struct sotto_server *s, const sotto_store_envelope_in *in,
+	uint64_t seq, int64_t server_ms)
+{
+	uint8_t want[256];
+	if (workers_of(s, in->dest_account, in->dest_device, want) == 0)
+		return; /* offline: it waits in the queue */
+	struct task t;
+	memset(&t, 0, sizeof(t));
+	t.kind = TASK_NOTIFY;
+	memcpy(t.u.notify.account, in->dest_account, SOTTO_STORE_ID_BYTES);
+	t.u.notify.device = in->dest_device;
+	t.u.notify.what = NOTIFY_ENVELOPE;
+	t.u.notify.seq = seq;
+	/* Without the copy (out of memory) the recipient reads the store. */
+	struct pushed_env *pe = malloc(sizeof(*pe) + in->content_len);
+	if (pe != NULL) {
+		atomic_init(&pe->refs, 1);
+		pe->seq = seq;
+		pe->server_ms = server_ms;
+		pe->sealed = in->sealed;
+		memcpy(pe->sender_account, in->sender_account, SOTTO_STORE_ID_BYTES);
+		pe->sender_device = in->sender_device;
+		pe->type = in->type;
+		pe->len = in->content_len;
+		memcpy(pe->content, in->content, in->content_len);
+	}
+	t.u.notify.env = pe;
+	post_to(s, want, &t);
+	srv_env_unref(pe);
 }
 
 void srv_notify_prekeys(struct sotto_server *s, const uint8_t account[SOTTO_STORE_ID_BYTES],
@@ -296,6 +356,7 @@ void srv_handle_notify(struct srv_worker *w, struct task *t)
 		handle_notify_conn(hits[i], t);
 		conn_unref(hits[i]);
 	}
+	srv_env_unref(t->u.notify.env);
 }
 
 /* ---- accepting ---- */

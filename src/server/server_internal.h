@@ -33,6 +33,22 @@ enum notify_kind {
 	NOTIFY_PREKEYS_LOW,  /* one-time prekeys are running out */
 };
 
+/* A committed envelope carried along with its notification, so that a
+ * recipient connection that has pushed everything before it can push it at
+ * once instead of reading its queue back from the store. Shared by the
+ * notifications of every worker (reference counted), read-only. */
+struct pushed_env {
+	atomic_int refs;
+	uint64_t seq;
+	int64_t server_ms;
+	int sealed;
+	uint8_t sender_account[SOTTO_STORE_ID_BYTES];
+	uint32_t sender_device;
+	uint32_t type;
+	size_t len;
+	uint8_t content[];
+};
+
 struct task {
 	struct task *next;
 	enum task_kind kind;
@@ -50,6 +66,7 @@ struct task {
 			enum notify_kind what;
 			uint64_t seq;
 			uint32_t ec, kem;
+			struct pushed_env *env; /* NOTIFY_ENVELOPE: may be NULL */
 		} notify;
 	} u;
 };
@@ -148,6 +165,11 @@ void srv_registry_remove(struct conn *c);
  * about something, on whatever worker it lives. */
 void srv_notify(struct sotto_server *s, const uint8_t account[SOTTO_STORE_ID_BYTES],
 	uint32_t device, enum notify_kind what, uint64_t seq);
+/* NOTIFY_ENVELOPE for a committed envelope: a copy of it travels with the
+ * notification when its device is online. */
+void srv_notify_envelope(struct sotto_server *s, const sotto_store_envelope_in *in,
+	uint64_t seq, int64_t server_ms);
+void srv_env_unref(struct pushed_env *env);
 void srv_notify_prekeys(struct sotto_server *s, const uint8_t account[SOTTO_STORE_ID_BYTES],
 	uint32_t device, uint32_t ec, uint32_t kem);
 void srv_handle_notify(struct srv_worker *w, struct task *t);
