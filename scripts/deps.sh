@@ -6,7 +6,7 @@ set -euo pipefail
 mode=${1:-build}
 
 build_pkgs=(build-essential cmake pkg-config libssl-dev libsodium-dev libjansson-dev
-	libprotobuf-c-dev protobuf-c-compiler libsqlite3-dev libuv1-dev)
+	libprotobuf-c-dev protobuf-c-compiler libsqlite3-dev libuv1-dev libqrencode-dev)
 check_pkgs=(clang libclang-rt-14-dev valgrind nodejs npm)
 
 pkgs=("${build_pkgs[@]}")
