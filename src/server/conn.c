@@ -51,12 +51,14 @@ void conn_unref(struct conn *c)
 	sotto_noise_cipher_free(c->rx);
 	sotto__wire_reader_clear(&c->frames);
 	sotto__wire_reader_clear(&c->msgs);
+	free(c->obuf);
 	free(c);
 	if (w->stopping && w->conns == NULL) {
 		/* The last connection of a draining worker: let the loop end. */
 		if (!uv_is_closing((uv_handle_t *)&w->async)) {
 			uv_close((uv_handle_t *)&w->async, NULL);
 			uv_close((uv_handle_t *)&w->tick, NULL);
+			uv_close((uv_handle_t *)&w->flush, NULL);
 		}
 	}
 }
@@ -122,19 +124,94 @@ static int conn_write(struct conn *c, uint8_t *buf, size_t len)
 	return 0;
 }
 
+/* Hands each queued output buffer to libuv: one write per connection per
+ * loop turn, however many replies and pushes it holds. */
+static void on_flush(uv_check_t *h)
+{
+	struct srv_worker *w = h->data;
+	struct conn *list = w->flush_list;
+	w->flush_list = NULL;
+	while (list != NULL) {
+		struct conn *c = list;
+		list = c->flush_next;
+		c->flush_queued = 0;
+		if (c->olen > 0 && c->state != CONN_CLOSING) {
+			uint8_t *buf = c->obuf;
+			size_t len = c->olen;
+			c->obuf = NULL;
+			c->olen = c->ocap = 0;
+			/* conn_write counts the bytes again. */
+			c->write_pending -= len;
+			(void)conn_write(c, buf, len);
+		}
+		conn_unref(c);
+	}
+}
+
+void conn_flush_init(struct srv_worker *w)
+{
+	uv_check_init(&w->loop, &w->flush);
+	w->flush.data = w;
+	uv_check_start(&w->flush, on_flush);
+}
+
 int conn_send(struct conn *c, const Sotto__Service__ServerMessage *m)
 {
+	struct srv_worker *w = c->w;
 	if (c->state != CONN_OPEN)
 		return SOTTO_ERR_INVALID_ARGUMENT;
-	uint8_t *buf;
-	size_t len;
-	int rc = sotto__wire_seal_msg(c->tx, &m->base, c->w->srv->cfg.max_message, &buf, &len);
+	size_t n = protobuf_c_message_get_packed_size(&m->base);
+	int rc = 0;
+	if (n > w->srv->cfg.max_message || n > SOTTO_WIRE_HARD_MAX_MESSAGE)
+		rc = SOTTO_ERR_LIMIT;
+	/* Pack into the worker's scratch buffer, encrypt straight into the
+	 * connection's output buffer. */
+	size_t ptlen = n + SOTTO_WIRE_LEN_BYTES, cap = SOTTO_NOISE_FRAMED_LEN(ptlen), olen = 0;
+	if (rc == 0 && ptlen > w->scratch_cap) {
+		uint8_t *b = realloc(w->scratch, ptlen);
+		if (b == NULL)
+			rc = SOTTO_ERR_NOMEM;
+		else {
+			w->scratch = b;
+			w->scratch_cap = ptlen;
+		}
+	}
+	if (rc == 0 && c->olen + cap > c->ocap) {
+		size_t ncap = c->ocap != 0 ? c->ocap : 512;
+		while (ncap < c->olen + cap)
+			ncap *= 2;
+		uint8_t *b = realloc(c->obuf, ncap);
+		if (b == NULL)
+			rc = SOTTO_ERR_NOMEM;
+		else {
+			c->obuf = b;
+			c->ocap = ncap;
+		}
+	}
+	if (rc == 0) {
+		sotto__wire_put_len(w->scratch, (uint32_t)n);
+		if (protobuf_c_message_pack(&m->base, w->scratch + SOTTO_WIRE_LEN_BYTES) != n)
+			rc = SOTTO_ERR_INTERNAL;
+	}
+	if (rc == 0)
+		rc = sotto_noise_frame_encrypt(c->tx, w->scratch, ptlen, c->obuf + c->olen, cap,
+			&olen);
+	if (rc == 0)
+		sotto_memzero(w->scratch, ptlen);
 	if (rc != 0) {
 		srv_log(0, "cannot encode a reply (%s); closing the connection", sotto_strerror(rc));
 		conn_close(c);
 		return rc;
 	}
-	return conn_write(c, buf, len);
+	c->olen += olen;
+	c->write_pending += olen;
+	if (!c->flush_queued) {
+		c->flush_queued = 1;
+		c->refs++; /* the flush list holds the connection */
+		c->flush_next = w->flush_list;
+		w->flush_list = c;
+	}
+	return 0;
 }
 
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)

@@ -80,6 +80,7 @@ static void worker_maybe_finish(struct srv_worker *w)
 	if (!uv_is_closing((uv_handle_t *)&w->async)) {
 		uv_close((uv_handle_t *)&w->async, NULL);
 		uv_close((uv_handle_t *)&w->tick, NULL);
+		uv_close((uv_handle_t *)&w->flush, NULL);
 	}
 }
 
@@ -652,6 +653,7 @@ int sotto_server_run(sotto_server *s)
 		uv_timer_init(&w->loop, &w->tick);
 		w->tick.data = w;
 		uv_timer_start(&w->tick, worker_tick, 250, 250);
+		conn_flush_init(w);
 		if (uv_thread_create(&w->thread, worker_main, w) != 0)
 			return SOTTO_ERR_INTERNAL;
 	}
@@ -674,6 +676,7 @@ int sotto_server_run(sotto_server *s)
 	for (unsigned i = 0; i < n; i++) {
 		uv_thread_join(&s->workers[i].thread);
 		uv_loop_close(&s->workers[i].loop);
+		free(s->workers[i].scratch);
 		pthread_mutex_destroy(&s->workers[i].lock);
 	}
 	uv_loop_close(&s->main_loop);

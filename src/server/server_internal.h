@@ -78,6 +78,10 @@ struct srv_worker {
 	uv_thread_t thread;
 	uv_async_t async;
 	uv_timer_t tick;
+	uv_check_t flush;         /* writes what connections queued this loop turn */
+	struct conn *flush_list;  /* connections with queued output */
+	uint8_t *scratch;         /* a reply's plaintext before encryption */
+	size_t scratch_cap;
 	pthread_mutex_t lock;
 	struct task *head, *tail; /* posted tasks, under lock */
 	struct conn *conns;       /* every connection of this worker */
@@ -134,7 +138,13 @@ struct conn {
 	uint8_t account[SOTTO_STORE_ID_BYTES];
 	uint32_t device;
 	uint64_t last_pushed; /* highest seq pushed on this connection */
-	size_t write_pending;
+	size_t write_pending; /* queued in obuf and handed to libuv, not yet written */
+	/* Replies of one loop turn, encrypted and framed, written in one go by
+	 * the worker's flush; NULL while nothing is queued. */
+	uint8_t *obuf;
+	size_t olen, ocap;
+	struct conn *flush_next;
+	uint8_t flush_queued;
 	unsigned inflight;
 	uint64_t created_ms;
 };
@@ -181,6 +191,8 @@ void conn_unref(struct conn *c);
 /* Encrypts and queues a ServerMessage; closes the connection on failure. */
 int conn_send(struct conn *c, const Sotto__Service__ServerMessage *m);
 void conn_pause_check(struct conn *c);
+/* Starts the worker's per-turn output flush. */
+void conn_flush_init(struct srv_worker *w);
 
 /* handler.c */
 void handle_request(struct conn *c, const uint8_t *msg, size_t len);
