@@ -379,6 +379,7 @@ void sotto_client_close(sotto_client *c)
 	if (c == NULL)
 		return;
 	sotto__eng_disconnect(c);
+	sotto__eng_kt_free(c);
 	sotto_lstore_close(c->ls);
 	pthread_mutex_destroy(&c->mu);
 	pthread_cond_destroy(&c->cv);
@@ -907,6 +908,8 @@ int sotto_client_register(sotto_client *c, const char *server,
 	/* From now on the connection authenticates itself after reconnects. */
 	sotto__eng_disconnect(c);
 	rc = sotto__eng_upload_prekeys(c, 1, 1, 1);
+	if (rc == 0)
+		sotto__eng_kt_joined(c); /* pins the KT key, records device 1 as ours */
 out:
 	sotto_memzero(&loc, sizeof loc);
 	if (rc != 0 && !c->registered) {
@@ -1187,6 +1190,14 @@ static int peer_key(sotto_client *c, const uint8_t acct[16], const char *acct_st
 		r->device_list->devices[0]->identity_key.len != SOTTO_EC_PUBLIC_BYTES) {
 		sotto_client_conn_response_free(r);
 		return sotto__eng_err(c, SOTTO_ERR_NOT_FOUND, "the contact has no device");
+	}
+	/* Only a key the log proves (key transparency) is worth a safety number. */
+	rc = sotto__eng_kt_check_device(c, acct, r->device_list->devices[0]->device_id,
+		&r->device_list->devices[0]->identity_key, r->device_list->devices[0]->kt_proof,
+		&r->device_list->kt_signed_head);
+	if (rc != 0) {
+		sotto_client_conn_response_free(r);
+		return rc;
 	}
 	rc = sotto_lstore_peer_save(c->ls, acct_str, r->device_list->devices[0]->identity_key.data,
 		sotto__eng_now(c));

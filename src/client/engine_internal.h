@@ -13,6 +13,7 @@
 #include "content.pb-c.h"
 #include "service.pb-c.h"
 #include "sotto/client.h"
+#include "sotto/client_kt.h"
 #include "sotto/session.h"
 
 #define ENG_NS "engine"         /* kv namespace: engine state */
@@ -69,6 +70,7 @@ struct sotto_client {
 	unsigned queue_empty; /* QueueEmpty pushes seen */
 	int prekeys_low;
 	int devices_changed;
+	struct eng_kt *kt; /* key transparency state (engine_kt.c), loaded on first use */
 };
 
 /* engine.c */
@@ -118,6 +120,32 @@ int sotto__eng_decrypt_name(sotto_client *c, const uint8_t *in, size_t len, char
 int sotto__eng_send_content(sotto_client *c, const uint8_t dest[16], const uint8_t *pt,
 	size_t ptlen);
 int sotto__eng_pad(const uint8_t *in, size_t len, uint8_t **out, size_t *outlen);
+
+/* engine_kt.c: key transparency (include/sotto/client_kt.h) */
+struct eng_kt;
+void sotto__eng_kt_free(sotto_client *c);
+/* Checks the head of a FetchBundles/DeviceList answer against the view
+ * (adopting it if newer and consistent) and then the device's proof: 0 only
+ * if identity_key is the key of the device's latest leaf in that head.
+ * Otherwise an alarm is recorded and errmsg says why. */
+int sotto__eng_kt_check_device(sotto_client *c, const uint8_t acct[16], uint32_t device_id,
+	const ProtobufCBinaryData *identity_key, const Sotto__Service__KtProof *proof,
+	const ProtobufCBinaryData *signed_head);
+/* 0 if the engine may encrypt to (acct, device): no pending or rejected
+ * alarm about it. For a new device of our own account, monitors the log
+ * first (which raises the alarm for a device we did not add). */
+int sotto__eng_kt_may_encrypt(sotto_client *c, const uint8_t acct[16], uint32_t device_id,
+	int new_device);
+/* This account added device_id with identity key (registration, linking). */
+int sotto__eng_kt_own_added(sotto_client *c, uint32_t device_id, const uint8_t key[33]);
+/* After registration or linking: record our own device, learn/pin the KT
+ * key and adopt the server's head. Failures are left for later calls. */
+void sotto__eng_kt_joined(sotto_client *c);
+/* The stored head's 145 bytes for outgoing messages; 0 if there is one. */
+int sotto__eng_kt_head_bytes(sotto_client *c, uint8_t out[145]);
+/* A head a contact (who: their name) put in a message: checked against our
+ * view with a consistency proof from the server; an alarm on a fork. */
+int sotto__eng_kt_peer_head(sotto_client *c, const char *who, const uint8_t *head, size_t len);
 
 /* engine_attach.c */
 int sotto__eng_attach_upload(sotto_client *c, const char *path,

@@ -244,9 +244,13 @@ int sotto_client_link_device(sotto_client *c, const char *code, const char *devi
 		rc = sotto__eng_call(c, &req, &r, 0);
 		if (rc != 0)
 			goto out;
+		uint32_t linked = r->link_device != NULL ? r->link_device->device_id : 0;
 		if (device_id != NULL)
-			*device_id = r->link_device != NULL ? r->link_device->device_id : 0;
+			*device_id = linked;
 		sotto_client_conn_response_free(r);
+		/* The monitor expects this device's log entry (engine_kt.c). */
+		if (linked != 0)
+			rc = sotto__eng_kt_own_added(c, linked, loc.identity.pub);
 	}
 out:
 	sotto_memzero(&loc, sizeof loc);
@@ -444,6 +448,8 @@ int sotto_client_link_finish(sotto_client *c, unsigned timeout_ms)
 			rc = sotto__eng_ack(c, seq);
 		/* From now on the connection authenticates itself. */
 		sotto__eng_disconnect(c);
+		if (rc == 0)
+			sotto__eng_kt_joined(c);
 		return rc;
 	}
 }

@@ -93,6 +93,13 @@ static int fetch_sessions(sotto_client *c, const uint8_t dest[16], const char *d
 		rc = bundle_from_wire(b, &pb);
 		if (rc != 0)
 			break;
+		/* Key transparency: only logged keys, only devices we trust. */
+		rc = sotto__eng_kt_check_device(c, dest, b->device_id, &b->identity_key,
+			b->kt_proof, &r->fetch_bundles->kt_signed_head);
+		if (rc == 0)
+			rc = sotto__eng_kt_may_encrypt(c, dest, b->device_id, 1);
+		if (rc != 0)
+			break;
 		sotto_address remote = { dest_str, b->device_id };
 		rc = sotto_session_process_bundle(&c->stores, &local, &remote, &pb,
 			sotto__eng_now(c), sotto_rng_system, NULL);
@@ -200,6 +207,9 @@ int sotto__eng_send_content(sotto_client *c, const uint8_t dest[16], const uint8
 			size_t outlen;
 			int type;
 			uint8_t *out = bufs + ne * cap;
+			rc = sotto__eng_kt_may_encrypt(c, dest, devs[i], 0);
+			if (rc != 0)
+				break;
 			rc = sotto_session_encrypt(&c->stores, &local, &remote, pt, ptlen,
 				sotto__eng_now(c), sotto_rng_system, NULL, out, cap, &outlen, &type);
 			if (rc == SOTTO_ERR_NO_SESSION) {
@@ -381,10 +391,17 @@ static int send_data(sotto_client *c, const char *name, Sotto__Content__DataMess
 			sotto_lstore_errmsg(c->ls));
 
 	Sotto__Content__Content ct = SOTTO__CONTENT__CONTENT__INIT;
+	uint8_t kt_head[145];
 	ct.message_id.data = mid;
 	ct.message_id.len = sizeof mid;
 	ct.timestamp = now;
 	ct.data = dm;
+	if (sotto__eng_kt_head_bytes(c, kt_head) == 0) {
+		/* Our view of the log travels end to end: a contact whose server
+		 * shows a different log notices (engine_kt.c). */
+		ct.kt_head.data = kt_head;
+		ct.kt_head.len = sizeof kt_head;
+	}
 	rc = content_pack(&ct, &pt, &ptlen);
 	if (rc == 0)
 		rc = sotto__eng_send_content(c, dest, pt, ptlen);
@@ -597,6 +614,8 @@ struct got {
 	char att_path[8][ENG_PATH_MAX];
 	char att_name[8][128];
 	char att_type[8][128];
+	int has_kt_head;
+	uint8_t kt_head[145];
 };
 
 static void safe_file_name(const ProtobufCBinaryData *in, char *out, size_t cap)
@@ -698,6 +717,10 @@ static int handle_content(sotto_client *c, struct eng_env *e, const char *sname,
 	sotto__eng_hex(ct->message_id.data, 16, g->id);
 	g->ts = ct->timestamp;
 	g->sender_device = e->sender_device;
+	if (ct->kt_head.len == sizeof g->kt_head) {
+		memcpy(g->kt_head, ct->kt_head.data, sizeof g->kt_head);
+		g->has_kt_head = 1;
+	}
 	if (ct->data != NULL && !from_self) {
 		snprintf(g->conv, sizeof g->conv, "%s", sname);
 		snprintf(g->sender, sizeof g->sender, "%s", sname);
@@ -861,6 +884,10 @@ static int process_env(sotto_client *c, struct eng_env *e, sotto_client_message_
 	}
 	if (g->receipt)
 		(void)send_receipt(c, g->receipt_to, 0, &g->mid, 1);
+	/* After the commit: a fork found here is an alarm (engine_kt.c), not a
+	 * reason to lose the message. */
+	if (g->has_kt_head)
+		(void)sotto__eng_kt_peer_head(c, sname, g->kt_head, sizeof g->kt_head);
 	goto out;
 rollback:
 	(void)sotto_lstore_rollback(c->ls);
@@ -918,6 +945,10 @@ int sotto_client_receive(sotto_client *c, unsigned timeout_ms, sotto_client_mess
 	pthread_mutex_lock(&c->mu);
 	int low = c->prekeys_low;
 	pthread_mutex_unlock(&c->mu);
+	/* Monitor our own account in the log: an alarm is recorded for the
+	 * user (sotto_client_kt_alarms); it does not fail the receive. */
+	int kt_rc = sotto_client_kt_refresh(c);
+	(void)kt_rc; /* recorded as an alarm, or retried by the next receive */
 	if (low)
 		rc = sotto_client_maintain(c, 0);
 	return rc == 0 ? sotto__eng_sweep(c) : rc;
