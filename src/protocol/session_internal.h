@@ -96,6 +96,11 @@ SOTTO_HIDDEN int sotto__ratchet_decrypt_inplace(sotto_session_state *w,
 						sotto_rng_fn rng, void *rng_ctx, uint8_t *out,
 						size_t outcap, size_t *outlen);
 
+/* Makes blob (malloc'd, len bytes) the state's SPQR blob without copying it;
+ * the state owns it from then on. */
+SOTTO_HIDDEN void sotto__session_state_take_spqr(sotto_session_state *st, uint8_t *blob,
+						 size_t len);
+
 /* A fresh zeroed state (NULL when out of memory). */
 SOTTO_HIDDEN sotto_session_state *sotto__session_state_alloc(void);
 

@@ -186,6 +186,18 @@ int sotto_session_state_set_spqr(sotto_session_state *st, const uint8_t *blob, s
 	return 0;
 }
 
+void sotto__session_state_take_spqr(sotto_session_state *st, uint8_t *blob, size_t len)
+{
+	if (st->spqr != NULL) {
+		sotto_memzero(st->spqr, st->spqr_len);
+		free(st->spqr);
+	}
+	st->spqr = len != 0 ? blob : NULL;
+	st->spqr_len = len != 0 ? len : 0;
+	if (len == 0)
+		free(blob);
+}
+
 /* ---- serialization ------------------------------------------------------ */
 
 static ProtobufCBinaryData bin(const uint8_t *p, size_t n)
