@@ -18,6 +18,8 @@
 
 /* Set by main from --profile (or $SOTTO_PROFILE) before a command runs. */
 extern const char *cli_profile;
+/* Set by main from --net-timeout; 0: the engine's default. */
+extern unsigned cli_net_timeout_ms;
 
 /* ---- errors ---- */
 

@@ -13,6 +13,7 @@
 #include "sotto/error.h"
 
 const char *cli_profile;
+unsigned cli_net_timeout_ms;
 const char *cli_command = "sotto";
 
 /* ---- errors ---- */

@@ -1,6 +1,6 @@
 /* Copyright (c) 2026 The Sotto authors. ISC license, see LICENSE. */
 /* sotto: the command-line client. Global options, then the subcommand:
- *   sotto [--profile DIR] COMMAND [ARGS...]
+ *   sotto [--profile DIR] [--net-timeout SECONDS] COMMAND [ARGS...]
  * Each subcommand is one file; this is the table that dispatches to them. */
 #include <limits.h>
 #include <signal.h>
@@ -32,10 +32,11 @@ static const struct {
 
 static void show_usage(FILE *f)
 {
-	fprintf(f, "Usage: sotto [--profile DIR] COMMAND [ARGS...]\n\n"
+	fprintf(f, "Usage: sotto [--profile DIR] [--net-timeout SECONDS] COMMAND [ARGS...]\n\n"
 		   "End-to-end encrypted messaging. DIR holds this device's encrypted local\n"
 		   "store (default: $SOTTO_PROFILE). A profile with a passphrase reads it from\n"
-		   "$SOTTO_PASSPHRASE, or asks on the terminal.\n\n"
+		   "$SOTTO_PASSPHRASE, or asks on the terminal. --net-timeout bounds each\n"
+		   "exchange with the server, retries included (default 15).\n\n"
 		   "Commands:\n");
 	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
 		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].description);
@@ -62,14 +63,17 @@ int main(int argc, char **argv)
 			cli_profile = argv[++i];
 		} else if (strncmp(argv[i], "--profile=", 10) == 0) {
 			cli_profile = argv[i] + 10;
+		} else if (strcmp(argv[i], "--net-timeout") == 0) {
+			long long ms = i + 1 < argc ? cli_parse_seconds(argv[++i], 3600) : -1;
+			if (ms <= 0)
+				return cli_usage_error("--net-timeout wants seconds (up to 3600)");
+			cli_net_timeout_ms = (unsigned)ms;
 		} else {
 			return cli_usage_error("unknown option %s", argv[i]);
 		}
 	}
-	if (i >= argc) {
-		show_usage(stderr);
-		return CLI_USAGE;
-	}
+	if (i >= argc)
+		return cli_usage_error("no command");
 	if (strcmp(argv[i], "help") == 0) {
 		if (i + 1 < argc) {
 			/* "sotto help send" is "sotto send --help". */

@@ -155,6 +155,8 @@ static int open_existing(sotto_client **out, int needs)
 	if (rc != 0)
 		return cli_error("cannot open the profile %s: %s", cli_profile,
 			err[0] != '\0' ? err : sotto_strerror(rc));
+	if (cli_net_timeout_ms != 0)
+		sotto_client_set_timeout(*out, cli_net_timeout_ms);
 	return 0;
 }
 
@@ -223,6 +225,8 @@ int cli_open_or_create(sotto_client **out, int no_pass, int *created)
 	if (rc != 0)
 		return cli_error("cannot create the profile %s: %s", cli_profile,
 			err[0] != '\0' ? err : sotto_strerror(rc));
+	if (cli_net_timeout_ms != 0)
+		sotto_client_set_timeout(*out, cli_net_timeout_ms);
 	*created = 1;
 	return 0;
 }
