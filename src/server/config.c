@@ -27,6 +27,7 @@ void sotto_server_config_defaults(sotto_server_config *cfg)
 	cfg->addr_rate = 20000;
 	cfg->addr_burst = 40000;
 	cfg->max_connections = 100000;
+	cfg->max_conns_per_addr = 10000;
 	cfg->handshake_timeout_ms = 10000;
 	cfg->auth_timeout_ms = 60000;
 	cfg->drain_timeout_ms = 5000;
@@ -159,6 +160,7 @@ int sotto_server_config_load(sotto_server_config *cfg, const char *path, char *e
 		U("max_queue_len", 10000000, max_queue_len, uint32_t)
 		U("max_attachment", UINT64_C(1) << 40, max_attachment, uint64_t)
 		U("max_connections", 10000000, max_connections, size_t)
+		U("max_conns_per_addr", 10000000, max_conns_per_addr, size_t)
 		U("handshake_timeout_ms", 3600000, handshake_timeout_ms, unsigned)
 		U("auth_timeout_ms", 86400000, auth_timeout_ms, unsigned)
 		U("drain_timeout_ms", 3600000, drain_timeout_ms, unsigned)

@@ -46,6 +46,7 @@ void conn_unref(struct conn *c)
 		c->next->prev = c->prev;
 	w->nconns--;
 	atomic_fetch_sub(&w->srv->nconns, 1);
+	srv_addr_release(w->srv, c->addr_key, c->addr_key_len);
 	sotto_noise_handshake_free(c->hs);
 	sotto_noise_cipher_free(c->tx);
 	sotto_noise_cipher_free(c->rx);
@@ -384,6 +385,7 @@ void conn_start(struct srv_worker *w, struct task *t)
 		close(t->u.conn.fd);
 		free(c);
 		atomic_fetch_sub(&s->nconns, 1);
+		srv_addr_release(s, t->u.conn.addr_key, t->u.conn.addr_key_len);
 		return;
 	}
 	c->w = w;

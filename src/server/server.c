@@ -360,6 +360,67 @@ void srv_handle_notify(struct srv_worker *w, struct task *t)
 	srv_env_unref(t->u.notify.env);
 }
 
+/* ---- connections per source address ---- */
+
+static size_t addr_hash(const uint8_t *key, size_t len)
+{
+	uint64_t h = 1469598103934665603ull;
+	for (size_t i = 0; i < len; i++) {
+		h ^= key[i];
+		h *= 1099511628211ull;
+	}
+	return (size_t)(h >> 20) % ADDR_BUCKETS;
+}
+
+/* Takes a slot for a new connection from this address; 0 when the address
+ * is at its limit (or out of memory: refusing is the safe answer). */
+static int addr_acquire(struct sotto_server *s, const uint8_t *key, size_t len)
+{
+	size_t b = addr_hash(key, len);
+	int ok = 0;
+	pthread_mutex_lock(&s->addr_lock);
+	struct addr_count *a = s->addrs[b];
+	while (a != NULL && (a->len != len || memcmp(a->key, key, len) != 0))
+		a = a->next;
+	if (a == NULL) {
+		a = calloc(1, sizeof(*a));
+		if (a != NULL) {
+			memcpy(a->key, key, len);
+			a->len = (uint8_t)len;
+			a->next = s->addrs[b];
+			s->addrs[b] = a;
+		}
+	}
+	if (a != NULL && a->n < s->cfg.max_conns_per_addr) {
+		a->n++;
+		ok = 1;
+	}
+	pthread_mutex_unlock(&s->addr_lock);
+	return ok;
+}
+
+void srv_addr_release(struct sotto_server *s, const uint8_t *key, size_t len)
+{
+	if (len == 0)
+		return;
+	size_t b = addr_hash(key, len);
+	pthread_mutex_lock(&s->addr_lock);
+	for (struct addr_count **p = &s->addrs[b]; *p != NULL; p = &(*p)->next) {
+		struct addr_count *a = *p;
+		if (a->len == len && memcmp(a->key, key, len) == 0) {
+			if (a->n > 0)
+				a->n--;
+			if (a->n == 0) {
+				/* Only addresses with open connections take memory. */
+				*p = a->next;
+				free(a);
+			}
+			break;
+		}
+	}
+	pthread_mutex_unlock(&s->addr_lock);
+}
+
 /* ---- accepting ---- */
 
 static void on_listen(uv_poll_t *p, int status, int events)
@@ -404,6 +465,15 @@ static void on_listen(uv_poll_t *p, int status, int events)
 			 * owns a whole /64. */
 			memcpy(t->u.conn.addr_key, &in6->sin6_addr, 8);
 			t->u.conn.addr_key_len = 8;
+		}
+		if (t->u.conn.addr_key_len > 0 &&
+			!addr_acquire(s, t->u.conn.addr_key, t->u.conn.addr_key_len)) {
+			/* One address may not take every slot of the server. */
+			srv_log(3, "closing a connection from %s: too many from that address",
+				t->u.conn.addr);
+			close(fd);
+			free(t);
+			continue;
 		}
 		atomic_fetch_add(&s->nconns, 1);
 		unsigned wi = s->next_worker++ % s->nworkers;
@@ -611,6 +681,7 @@ int sotto_server_new(sotto_server **out, const char *data_dir, const sotto_serve
 		return rc;
 	}
 	pthread_mutex_init(&s->reg_lock, NULL);
+	pthread_mutex_init(&s->addr_lock, NULL);
 	pthread_mutex_init(&s->attach_lock, NULL);
 	memcpy(pub, s->static_pub, 32);
 	*out = s;
@@ -698,6 +769,13 @@ void sotto_server_free(sotto_server *s)
 		close(s->listen_fd);
 	sotto_rl_destroy(&s->rl_addr);
 	sotto_rl_destroy(&s->rl_dev);
+	for (size_t i = 0; i < ADDR_BUCKETS; i++) {
+		while (s->addrs[i] != NULL) {
+			struct addr_count *a = s->addrs[i];
+			s->addrs[i] = a->next;
+			free(a);
+		}
+	}
 	free(s->workers);
 	sotto_memzero(s->static_priv, sizeof(s->static_priv));
 	sotto_memzero(s->kt_priv, sizeof(s->kt_priv));

@@ -27,6 +27,7 @@ typedef struct sotto_server_config {
 	double device_rate, device_burst; /* requests per second per device, bucket size */
 	double addr_rate, addr_burst;     /* requests per second per source address */
 	size_t max_connections;           /* over all workers */
+	size_t max_conns_per_addr;        /* per source address (IPv6: per /64) */
 	unsigned handshake_timeout_ms;    /* handshake must finish in this time */
 	unsigned auth_timeout_ms;         /* and the device must authenticate in this */
 	unsigned drain_timeout_ms;        /* SIGTERM: time to finish in-flight requests */
@@ -42,7 +43,7 @@ void sotto_server_config_defaults(sotto_server_config *cfg);
 /* Reads a config file of `key = value` lines ('#' starts a comment). Keys:
  * listen, registration (open|invite), workers, max_message, max_envelope,
  * max_queue_len, max_attachment, device_rate, device_burst, addr_rate,
- * addr_burst, max_connections, handshake_timeout_ms, auth_timeout_ms,
+ * addr_burst, max_connections, max_conns_per_addr, handshake_timeout_ms, auth_timeout_ms,
  * drain_timeout_ms, max_write_pending, max_inflight, prekey_low,
  * store_batch_wait_us. Unknown keys and bad values are errors; a message
  * naming the line goes to err. */

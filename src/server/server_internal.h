@@ -92,6 +92,15 @@ struct srv_worker {
 };
 
 #define REG_BUCKETS 4096
+#define ADDR_BUCKETS 4096
+
+/* Open connections of one source address (IPv6: its /64). */
+struct addr_count {
+	struct addr_count *next;
+	uint8_t key[16];
+	uint8_t len;
+	size_t n;
+};
 
 struct sotto_server {
 	sotto_server_config cfg;
@@ -112,6 +121,8 @@ struct sotto_server {
 	pthread_mutex_t reg_lock;
 	struct conn *reg[REG_BUCKETS]; /* authenticated connections by (account, device) */
 	sotto_ratelimit rl_addr, rl_dev;
+	pthread_mutex_t addr_lock;
+	struct addr_count *addrs[ADDR_BUCKETS]; /* for max_conns_per_addr */
 	pthread_mutex_t attach_lock; /* serialises chunk appends */
 };
 
@@ -169,6 +180,8 @@ struct op {
 uint64_t srv_now_ms(void);
 void srv_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void srv_post(struct srv_worker *w, struct task *t);
+/* Gives back a connection slot of a source address (any thread). */
+void srv_addr_release(struct sotto_server *s, const uint8_t *key, size_t len);
 void srv_registry_add(struct conn *c);
 void srv_registry_remove(struct conn *c);
 /* Tells every connection of (account, device) (device 0: every device)

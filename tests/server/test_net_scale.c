@@ -288,6 +288,58 @@ static void test_concurrent(void)
 	tu_report("hostile connections cut at the handshake timeout, others unharmed", 1, 1);
 }
 
+/* A raw connection from a given loopback source address. */
+static int connect_from(const char *src)
+{
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_in a, l;
+	memset(&a, 0, sizeof(a));
+	memset(&l, 0, sizeof(l));
+	a.sin_family = AF_INET;
+	a.sin_port = htons(nt_port);
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	l.sin_family = AF_INET;
+	if (fd < 0 || inet_pton(AF_INET, src, &l.sin_addr) != 1 ||
+		bind(fd, (struct sockaddr *)&l, sizeof(l)) != 0 ||
+		connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* max_conns_per_addr = 5: the sixth connection from one address is closed
+ * at once, other addresses are not affected, and a freed slot is usable. */
+static void test_per_address_cap(void)
+{
+	int fds[5], extra, other, again;
+	for (int i = 0; i < 5; i++) {
+		fds[i] = connect_from("127.0.0.1");
+		CHECK(fds[i] >= 0);
+	}
+	/* Let the server see all five before the sixth. */
+	for (int i = 0; i < 5; i++)
+		CHECK(!nt_closed_by_server(fds[i], 100));
+	extra = connect_from("127.0.0.1");
+	CHECK(extra >= 0);
+	CHECK(nt_closed_by_server(extra, 3000));
+	other = connect_from("127.0.0.2");
+	CHECK(other >= 0);
+	CHECK(!nt_closed_by_server(other, 300));
+	close(fds[0]);
+	nt_sleep_ms(200); /* the server notices the close */
+	again = connect_from("127.0.0.1");
+	CHECK(again >= 0);
+	CHECK(!nt_closed_by_server(again, 300));
+	for (int i = 1; i < 5; i++)
+		close(fds[i]);
+	close(extra);
+	close(other);
+	close(again);
+	tu_report("per-address connection cap", 1, 1);
+}
+
 int main(void)
 {
 	char extra[128];
@@ -304,6 +356,12 @@ int main(void)
 		return tu_finish("server-net_scale");
 	}
 	test_concurrent();
+	nt_teardown();
+	if (nt_setup("cap", "max_conns_per_addr = 5\n") != 0 || nt_start_server(0) != 0) {
+		tu_fail("sottod did not start (%s)", nt_bin);
+		return tu_finish("server-net_scale");
+	}
+	test_per_address_cap();
 	nt_teardown();
 	return tu_finish("server-net_scale");
 }

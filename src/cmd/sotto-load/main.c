@@ -130,6 +130,34 @@ static unsigned long rss_kib(pid_t pid)
 	return kib;
 }
 
+/* CPU time (user + system) of a process in seconds, from /proc. */
+static double cpu_secs(pid_t pid)
+{
+	char path[64], buf[1024];
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	FILE *f = fopen(path, "r");
+	if (f == NULL)
+		return 0;
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	/* Fields after the command name (which may hold spaces). */
+	const char *p = strrchr(buf, ')');
+	unsigned long ut = 0, stt = 0;
+	if (p == NULL || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut,
+				 &stt) != 2)
+		return 0;
+	return (double)(ut + stt) / (double)sysconf(_SC_CLK_TCK);
+}
+
+static double self_cpu_secs(void)
+{
+	struct rusage ru;
+	getrusage(RUSAGE_SELF, &ru);
+	return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
+		ru.ru_stime.tv_usec / 1e6;
+}
+
 static void raise_nofile(rlim_t want)
 {
 	struct rlimit rl;
@@ -174,7 +202,8 @@ static void start_server(void)
 	fprintf(f, "registration = open\n"
 		   "device_rate = 10000000\ndevice_burst = 10000000\n"
 		   "addr_rate = 10000000\naddr_burst = 10000000\n"
-		   "max_connections = 1000000\nauth_timeout_ms = 600000\n");
+		   "max_connections = 1000000\nmax_conns_per_addr = 1000000\n"
+		   "auth_timeout_ms = 600000\n");
 	fclose(f);
 	int pfd[2];
 	if (pipe(pfd) != 0)
@@ -486,8 +515,12 @@ static double pct(double p)
 	return st.lat[i];
 }
 
+static double cpu_srv0, cpu_self0;
+
 static void measure_reset(void)
 {
+	cpu_srv0 = opt.server_pid > 0 ? cpu_secs(opt.server_pid) : 0;
+	cpu_self0 = self_cpu_secs();
 	st.sent = st.acked = st.delivered = st.errors = st.ack_errors = 0;
 	memset(st.status, 0, sizeof(st.status));
 	st.n_lat = 0;
@@ -495,10 +528,14 @@ static void measure_reset(void)
 
 static void print_row(const char *name, double secs)
 {
+	double srv = opt.server_pid > 0 ? cpu_secs(opt.server_pid) - cpu_srv0 : 0;
+	double self = self_cpu_secs() - cpu_self0;
 	qsort(st.lat, st.n_lat, sizeof(double), cmp_double);
-	printf("%-26s %9.0f %9.0f %11.0f %8.2f %8.2f %8.2f %7" PRIu64 "\n", name,
+	printf("%-22s %8.0f %8.0f %9.0f %7.2f %7.2f %7.2f %6" PRIu64 " %6.1f %6.1f\n", name,
 		(double)st.sent / secs, (double)st.acked / secs, (double)st.delivered / secs,
-		pct(0.50), pct(0.99), pct(0.999), st.errors + st.ack_errors);
+		pct(0.50), pct(0.99), pct(0.999), st.errors + st.ack_errors,
+		st.delivered > 0 ? srv * 1e6 / (double)st.delivered : 0.0,
+		st.delivered > 0 ? self * 1e6 / (double)st.delivered : 0.0);
 	if (st.errors + st.ack_errors > 0) {
 		printf("    errors by status:");
 		for (int i = 0; i < 16; i++)
@@ -745,9 +782,10 @@ int main(int argc, char **argv)
 		host, (unsigned)port, child > 0 ? " (started here)" : "", opt.clients, opt.size,
 		opt.duration_s);
 	if (opt.server_pid > 0)
-		printf("server pid %d\n", (int)opt.server_pid);
-	printf("%-26s %9s %9s %11s %8s %8s %8s %7s\n", "phase (messages/s)", "sent", "acked",
-		"delivered", "p50 ms", "p99 ms", "p999 ms", "errors");
+		printf("server pid %d; srv us / gen us: CPU microseconds per delivered message of the "
+		       "server / of this load generator\n", (int)opt.server_pid);
+	printf("%-22s %8s %8s %9s %7s %7s %7s %6s %6s %6s\n", "phase (messages/s)", "sent",
+		"acked", "delivered", "p50 ms", "p99 ms", "p999 ms", "errors", "srv us", "gen us");
 	fflush(stdout);
 	/* Idle first: on a fresh server the heap has no free space left over
 	 * from the busy phases to hide the connections' own memory in. */
