@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "server/server.h"
 
@@ -85,6 +86,13 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	signal(SIGPIPE, SIG_IGN);
+	/* One descriptor per connection: take all the system allows. The
+	 * hard limit itself is the administrator's (docs/operations.md). */
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+	}
 	sotto_server *s;
 	uint8_t pub[32];
 	if (sotto_server_new(&s, data, &cfg, pub, err, sizeof(err)) != 0) {
