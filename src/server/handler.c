@@ -6,6 +6,9 @@
  * (op->after). A reply to a write is sent only after its commit. */
 #include "server/server_internal.h"
 #include "server/kt_handler.h"
+#ifdef SOTTO_KT_EVIL /* test-only malicious build (tests/evil) */
+#include "server/kt_evil.h"
+#endif
 
 /* protobuf-c's message structs hold non-const pointers even when they are
  * only packed (and its string INIT macros cast away const): replies point
@@ -127,7 +130,13 @@ static void op_finish(struct op *op)
 static void op_work(uv_work_t *w)
 {
 	struct op *op = w->data;
+#ifdef SOTTO_KT_EVIL /* test-only: who is asking */
+	sotto__evil_enter(op->c);
+#endif
 	op->run(op);
+#ifdef SOTTO_KT_EVIL
+	sotto__evil_leave();
+#endif
 }
 
 static void op_after_work(uv_work_t *w, int status)
@@ -812,6 +821,9 @@ static void devlist_run(struct op *op)
 		uint32_t ids[MAX_DEVICES];
 		for (size_t i = 0; i < d->count; i++)
 			ids[i] = d->devs[i].device_id;
+#ifdef SOTTO_KT_EVIL /* test-only: swap-key */
+		sotto__evil_devices(d->account, d->devs, d->count);
+#endif
 		d->kt = sotto__kt_attach_devices(op->c->w->srv->store, d->account, ids, d->count);
 	}
 }
@@ -1118,6 +1130,9 @@ static void bundles_kt_run(struct op *op)
 	uint32_t ids[MAX_DEVICES];
 	for (size_t i = 0; i < d->count; i++)
 		ids[i] = d->b[i].device_id;
+#ifdef SOTTO_KT_EVIL /* test-only: swap-key */
+	sotto__evil_bundles(d->account, d->b, d->count);
+#endif
 	d->kt = sotto__kt_attach_devices(op->c->w->srv->store, d->account, ids, d->count);
 }
 
@@ -1897,6 +1912,9 @@ static const struct {
 void handle_request(struct conn *c, const uint8_t *msg, size_t len)
 {
 	struct sotto_server *s = c->w->srv;
+#ifdef SOTTO_KT_EVIL /* test-only: re-read the knob file, apply new actions */
+	sotto__evil_refresh(s);
+#endif
 	uint64_t now = srv_now_ms();
 	Sotto__Service__Request *req = sotto__wire_request_decode(msg, len);
 	if (req == NULL) {

@@ -10,6 +10,9 @@
 #include <unistd.h>
 
 #include "server/kt_sqlite.h"
+#ifdef SOTTO_KT_EVIL /* test-only malicious build (tests/evil) */
+#include "server/kt_evil.h"
+#endif
 #include "sotto/curve.h"
 #include "sotto/error.h"
 #include "sotto/util.h"
@@ -234,6 +237,9 @@ static int frontier_sync(struct sotto__kt_log *kt, sqlite3 *db, uint64_t *size)
 
 	if (rc != 0)
 		return rc;
+#ifdef SOTTO_KT_EVIL /* test-only: the evil build rewrites tables behind the writer */
+	kt->fvalid = 0;
+#endif
 	if (kt->fvalid && kt->f.size == *size)
 		return 0;
 	sotto_kt_store store = sotto__kt_sqlite_store(db);
@@ -278,6 +284,10 @@ int sotto__kt_log_device(struct sotto__kt_log *kt, sqlite3 *db, const uint8_t ac
 	}
 	memcpy(leaf.identity_key, sqlite3_column_blob(st, 0), 33);
 	sqlite3_reset(st);
+#ifdef SOTTO_KT_EVIL /* test-only: ghost device without a log entry */
+	if (sotto__evil_skip_leaf(account, device_id, event, leaf.identity_key))
+		return 0;
+#endif
 	rc = sotto_kt_leaf_encode(enc, &leaf);
 	if (rc == 0)
 		rc = sotto_kt_leaf_hash(lh, enc, sizeof enc);
@@ -364,6 +374,9 @@ int sotto__kt_log_seal(struct sotto__kt_log *kt, sqlite3 *db)
 		rc = sotto_kt_head_sign(&sh, &h, kt->priv, sotto_rng_system, NULL);
 	if (rc != 0)
 		return rc;
+#ifdef SOTTO_KT_EVIL /* test-only: keep every head for replay */
+	sotto__evil_head_signed(&sh);
+#endif
 	sotto_kt_signed_head_encode(enc, &sh);
 	rc = wstmt(kt, db, W_HEAD_PUT, &st);
 	if (rc != 0)
@@ -599,6 +612,11 @@ static int rd_head(sqlite3 *db, void *arg)
 
 int sotto__kt_op_head(void *be, sotto_kt_signed_head *out)
 {
+#ifdef SOTTO_KT_EVIL /* test-only: fork, replay */
+	int erc;
+	if (sotto__evil_op_head(be, out, &erc))
+		return erc;
+#endif
 	if (out == NULL)
 		return SOTTO_ERR_INVALID_ARGUMENT;
 	return sotto__store_sqlite_read(be, rd_head, out);
@@ -670,6 +688,11 @@ int sotto__kt_op_device_proofs(void *be, const uint8_t account_id[16], const uin
 {
 	struct devproofs_arg a = { account_id, device_ids, n, size, head, out };
 
+#ifdef SOTTO_KT_EVIL /* test-only: fork, replay */
+	int erc;
+	if (sotto__evil_op_device_proofs(be, account_id, device_ids, n, size, head, out, &erc))
+		return erc;
+#endif
 	if (account_id == NULL || head == NULL || (n > 0 && (device_ids == NULL || out == NULL)) ||
 		n > 127)
 		return SOTTO_ERR_INVALID_ARGUMENT;
@@ -715,6 +738,11 @@ int sotto__kt_op_index_proof(void *be, uint64_t index, uint64_t size, sotto_stor
 {
 	struct index_arg a = { index, size, out };
 
+#ifdef SOTTO_KT_EVIL /* test-only: fork, replay */
+	int erc;
+	if (sotto__evil_op_index_proof(be, index, size, out, &erc))
+		return erc;
+#endif
 	if (out == NULL)
 		return SOTTO_ERR_INVALID_ARGUMENT;
 	return sotto__store_sqlite_read(be, rd_index, &a);
@@ -744,6 +772,11 @@ int sotto__kt_op_consistency(void *be, uint64_t size1, uint64_t size2, uint8_t *
 {
 	struct cons_arg a = { size1, size2, proof, count };
 
+#ifdef SOTTO_KT_EVIL /* test-only: fork, replay */
+	int erc;
+	if (sotto__evil_op_consistency(be, size1, size2, proof, count, &erc))
+		return erc;
+#endif
 	if (proof == NULL || count == NULL)
 		return SOTTO_ERR_INVALID_ARGUMENT;
 	return sotto__store_sqlite_read(be, rd_cons, &a);
@@ -783,6 +816,11 @@ int sotto__kt_op_leaves(void *be, uint64_t start, size_t max, uint8_t *leaves, s
 {
 	struct leaves_arg a = { start, max, leaves, count };
 
+#ifdef SOTTO_KT_EVIL /* test-only: fork, replay */
+	int erc;
+	if (sotto__evil_op_leaves(be, start, max, leaves, count, &erc))
+		return erc;
+#endif
 	if (leaves == NULL || count == NULL || max == 0 || max > SOTTO_STORE_KT_MAX_LEAVES)
 		return SOTTO_ERR_INVALID_ARGUMENT;
 	return sotto__store_sqlite_read(be, rd_leaves, &a);
