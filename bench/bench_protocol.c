@@ -261,18 +261,38 @@ static uint8_t fl_key[32], fl_key2[32], fl_iv[16], fl_buf[4096], fl_out[4096];
 static size_t fl_msglen = 200; /* set to the measured SignalMessage size */
 static uint8_t fl_x_priv[32], fl_x_pub[32];
 
+/* HKDF-SHA256 on the keyed HMAC context (extract, then n output blocks):
+ * the cheapest way to get it from the library's primitives, cheaper than the
+ * one-shot sotto_hkdf_sha256, which sets up a context per HMAC. */
+static void fl_hkdf(uint8_t *out, size_t blocks, const uint8_t *salt, const uint8_t *ikm,
+		    const char *info)
+{
+	uint8_t prk[32], t[32];
+	MUST(sotto_hmac_sha256_setkey(fl_hmac, salt, 32));
+	MUST(sotto_hmac_sha256_update(fl_hmac, ikm, 32));
+	MUST(sotto_hmac_sha256_final(fl_hmac, prk));
+	MUST(sotto_hmac_sha256_setkey(fl_hmac, prk, 32));
+	for (uint8_t i = 1; i <= blocks; i++) {
+		if (i > 1)
+			MUST(sotto_hmac_sha256_update(fl_hmac, t, 32));
+		MUST(sotto_hmac_sha256_update(fl_hmac, (const uint8_t *)info, strlen(info)));
+		MUST(sotto_hmac_sha256_update(fl_hmac, &i, 1));
+		MUST(sotto_hmac_sha256_final(fl_hmac, t));
+		memcpy(out + 32 * (i - 1), t, 32);
+	}
+}
+
 /* Chain step (seed and next key) + message keys (HKDF, 80 bytes). */
 static void fl_keys(void)
 {
 	static const uint8_t one = 1, two = 2;
-	uint8_t okm[80];
+	uint8_t okm[96];
 	MUST(sotto_hmac_sha256_setkey(fl_hmac, fl_key, 32));
 	MUST(sotto_hmac_sha256_update(fl_hmac, &one, 1));
 	MUST(sotto_hmac_sha256_final(fl_hmac, fl_out));
 	MUST(sotto_hmac_sha256_update(fl_hmac, &two, 1));
 	MUST(sotto_hmac_sha256_final(fl_hmac, fl_out + 32));
-	MUST(sotto_hkdf_sha256(okm, 80, fl_key2, 32, fl_out, 32,
-			       (const uint8_t *)"WhisperMessageKeys", 18));
+	fl_hkdf(okm, 3, fl_key2, fl_out, "WhisperMessageKeys");
 }
 
 /* HMAC over the message with its MAC key (identities + message). */
@@ -321,8 +341,7 @@ static void fl_x25519_base(void *arg)
 static void fl_kdf_rk(void *arg)
 {
 	(void)arg;
-	MUST(sotto_hkdf_sha256(fl_out, 64, fl_key, 32, fl_key2, 32,
-			       (const uint8_t *)"WhisperRatchet", 14));
+	fl_hkdf(fl_out, 2, fl_key, fl_key2, "WhisperRatchet");
 }
 
 static uint8_t fl_sig[64];
