@@ -108,5 +108,15 @@ int verify_main(int argc, char **argv);
 int history_main(int argc, char **argv);
 int contacts_main(int argc, char **argv);
 int timer_main(int argc, char **argv);
+int audit_main(int argc, char **argv);
+int alarms_main(int argc, char **argv);
+
+/* Key transparency lines (alarms.c): pending alarms to f (returns how
+ * many); each own device with its log status plus alarms (CLI_FAIL if any
+ * alarm is pending); a contact's log status (CLI_FAIL unless all is well). */
+#include <stdio.h>
+int cli_kt_report_alarms(sotto_client *c, FILE *f);
+int cli_kt_devices(sotto_client *c);
+int cli_kt_contact(sotto_client *c, const char *name);
 
 #endif

@@ -39,6 +39,8 @@ int devices_main(int argc, char **argv)
 	rc = sotto_client_devices(c, on_device, NULL);
 	if (rc != 0)
 		rc = cli_engine_error(c, rc, "cannot list devices");
+	if (rc == 0)
+		rc = cli_kt_devices(c); /* alarms.c: each device's log status, alarms */
 	sotto_client_close(c);
 	return rc != 0 ? rc : cli_flush();
 }

@@ -28,6 +28,8 @@ static const struct {
 	{ "link", link_main, "Links a new device to this account (run on the primary)" },
 	{ "devices", devices_main, "Lists the devices of this account" },
 	{ "unlink", unlink_main, "Removes a device from this account" },
+	{ "alarms", alarms_main, "Lists key transparency alarms; accepts or rejects them" },
+	{ "audit", audit_main, "Audits a server's key transparency log (no profile needed)" },
 };
 
 static void show_usage(FILE *f)
@@ -97,7 +99,8 @@ int main(int argc, char **argv)
 		for (int j = i + 1; j < argc && strcmp(argv[j], "--") != 0; j++)
 			if (strcmp(argv[j], "--help") == 0 || strcmp(argv[j], "-h") == 0)
 				wants_help = 1;
-		if (cli_profile == NULL && !wants_help)
+		int needs_profile = strcmp(commands[k].name, "audit") != 0;
+		if (cli_profile == NULL && !wants_help && needs_profile)
 			return cli_usage_error("no profile: give --profile DIR (or set SOTTO_PROFILE)");
 		/* An absolute profile path: the engine stores the paths of saved
 		 * attachments under it, and they must stay valid from any working

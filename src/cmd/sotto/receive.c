@@ -54,6 +54,7 @@ int receive_main(int argc, char **argv)
 		memset(&before, 0, sizeof before);
 	rc = sotto_client_receive(c, (unsigned)ms, on_message, &r, NULL);
 	cli_report_identity_changes(c, &before, r.json);
+	(void)cli_kt_report_alarms(c, stderr); /* alarms.c */
 	if (rc != 0)
 		rc = cli_engine_error(c, rc, "receiving failed");
 	sotto_client_close(c);

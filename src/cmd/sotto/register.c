@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cmd/sotto/cli.h"
+#include "sotto/client_kt.h"
 #include "sotto/error.h"
 
 static const char usage[] =
@@ -17,6 +18,8 @@ static const char usage[] =
 	"  --name NAME         the public name others reach you by (3-32 characters:\n"
 	"                      a-z, 0-9, '_' and '.'; stored in lower case)\n"
 	"  --invite CODE       an invite code, if the server requires one\n"
+	"  --kt-key KEY        the server's key transparency key (base64, sottod's kt-key\n"
+	"                      line); without it the key is learned on first contact\n"
 	"  --no-passphrase     keep the store key in DIR/store.key (mode 0600) instead of\n"
 	"                      deriving it from a passphrase\n\n"
 	"Without --no-passphrase the passphrase comes from $SOTTO_PASSPHRASE or is asked\n"
@@ -24,13 +27,14 @@ static const char usage[] =
 
 int register_main(int argc, char **argv)
 {
-	const char *server = NULL, *key_b64 = NULL, *name = NULL, *invite = NULL;
+	const char *server = NULL, *key_b64 = NULL, *name = NULL, *invite = NULL, *kt_b64 = NULL;
 	int no_pass = 0, created = 0;
 	const struct cli_opt opts[] = {
 		{ "--server", &server, NULL },
 		{ "--server-key", &key_b64, NULL },
 		{ "--name", &name, NULL },
 		{ "--invite", &invite, NULL },
+		{ "--kt-key", &kt_b64, NULL },
 		{ "--no-passphrase", NULL, &no_pass },
 		{ NULL, NULL, NULL },
 	};
@@ -44,10 +48,17 @@ int register_main(int argc, char **argv)
 		return cli_usage_error("--server, --server-key and --name are required");
 	if (sotto_client_parse_server_key(key_b64, key) != 0)
 		return cli_usage_error("--server-key must be the server's 32-byte key in base64");
+	uint8_t kt[32];
+	if (kt_b64 != NULL && sotto_client_parse_server_key(kt_b64, kt) != 0)
+		return cli_usage_error("--kt-key must be the server's 32-byte KT key in base64");
 	rc = cli_open_or_create(&c, no_pass, &created);
 	if (rc != 0)
 		return rc;
-	rc = sotto_client_register(c, server, key, name, invite);
+	/* Pinned before the first contact; without it the key the server
+	 * announces is pinned on first use (docs/key-transparency.md 8). */
+	rc = kt_b64 != NULL ? sotto_client_set_kt_key(c, kt) : 0;
+	if (rc == 0)
+		rc = sotto_client_register(c, server, key, name, invite);
 	if (rc != 0) {
 		int ret = cli_engine_error(c, rc, "registration failed");
 		sotto_client_close(c);

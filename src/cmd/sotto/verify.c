@@ -57,6 +57,8 @@ int verify_main(int argc, char **argv)
 		       "conversation.\n", pos[0]);
 	else
 		printf("State: not verified\n");
+	rc = cli_kt_contact(c, pos[0]); /* alarms.c: the contact's log status */
 	sotto_client_close(c);
-	return cli_flush();
+	int fl = cli_flush();
+	return rc != 0 ? rc : fl;
 }
