@@ -673,7 +673,7 @@ static void phase_idle(void)
 			sotto_mux_close(idlers[i].c);
 }
 
-static void usage(void)
+__attribute__((noreturn)) static void usage(void)
 {
 	fprintf(stderr,
 		"usage: sotto-load [--quick] [--clients N] [--duration S] [--rate R] [--window W]\n"
@@ -755,7 +755,7 @@ int main(int argc, char **argv)
 		}
 	}
 	if (opt.server != NULL) {
-		unsigned p;
+		unsigned p = 0;
 		size_t klen;
 		if (opt.key_b64 == NULL || sscanf(opt.server, "%63[^:]:%u", host, &p) != 2 ||
 			sotto_server_b64_decode(opt.key_b64, server_pub, 32, &klen) != 0 || klen != 32)
