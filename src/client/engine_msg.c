@@ -90,14 +90,13 @@ static int fetch_sessions(sotto_client *c, const uint8_t dest[16], const char *d
 		if (sotto_memeq(dest, c->acct, 16) && b->device_id == c->device_id)
 			continue;
 		sotto_prekey_bundle pb;
-		rc = bundle_from_wire(b, &pb);
-		if (rc != 0)
-			break;
-		/* Key transparency: only logged keys, only devices we trust. */
+		/* Key transparency first: only logged keys, only devices we trust. */
 		rc = sotto__eng_kt_check_device(c, dest, b->device_id, &b->identity_key,
 			b->kt_proof, &r->fetch_bundles->kt_signed_head);
 		if (rc == 0)
 			rc = sotto__eng_kt_may_encrypt(c, dest, b->device_id, 1);
+		if (rc == 0)
+			rc = bundle_from_wire(b, &pb);
 		if (rc != 0)
 			break;
 		sotto_address remote = { dest_str, b->device_id };
