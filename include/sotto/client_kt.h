@@ -47,8 +47,10 @@ SOTTO_EXPORT SOTTO_WARN_UNUSED int sotto_client_kt_key(sotto_client *c,
 /* Fetches the server's latest signed head, checks it against the stored one
  * (consistency proof), and monitors the account's own entries in the log up
  * to it. Also run by receive, devices and before encrypting to a new device
- * of one's own account. Errors: SOTTO_ERR_KT_FORK, SOTTO_ERR_KT_STALE,
- * SOTTO_ERR_KT_PROOF (an alarm was recorded), network errors. */
+ * of one's own account. A device or key of ours that we did not add is an
+ * alarm (see sotto_client_kt_alarms) and the call still returns 0. Errors:
+ * SOTTO_ERR_KT_FORK, SOTTO_ERR_KT_STALE, SOTTO_ERR_KT_PROOF (the log itself
+ * is inconsistent: an alarm was recorded too), network errors. */
 SOTTO_EXPORT SOTTO_WARN_UNUSED int sotto_client_kt_refresh(sotto_client *c);
 
 /* The stored head: tree size, root and time (any pointer may be NULL).
