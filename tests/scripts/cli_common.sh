@@ -36,7 +36,23 @@ trap 'echo "FAIL: interrupted or out of time" >&2; exit 1' TERM INT
 # The whole script is bounded: the watchdog sends TERM to it after $1 s.
 limit_time() {
 	local me=$$
-	( sleep "$1"; echo "FAIL: over ${1}s" >&2; kill -TERM "$me" ) &
+	# The sleep is killed with the watchdog: a leftover child holding the
+	# test's stdout would keep ctest waiting for it.
+	(
+		sp=
+		trap '[ -n "$sp" ] && kill "$sp" 2>/dev/null; exit 0' TERM
+		sleep "$1" &
+		sp=$!
+		wait "$sp"
+		echo "FAIL: over ${1}s" >&2
+		kill -TERM "$me"
+		# bash runs the script's trap only once its foreground command
+		# ends: end that command (the script's children, by id) too.
+		for p in $(ps -o pid= --ppid "$me"); do
+			[ "$p" -ne "$BASHPID" ] && kill -TERM "$p" 2>/dev/null
+		done
+		exit 0
+	) &
 	watchdog_pid=$!
 }
 
