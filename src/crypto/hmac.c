@@ -1,8 +1,17 @@
 /* Copyright (c) 2026 The Sotto authors. ISC license, see LICENSE. */
-/* HMAC-SHA256 (RFC 2104) over OpenSSL's SHA-256, with the inner and outer pad
- * states computed once per key. OpenSSL's own HMAC() re-fetches and re-keys
- * on every call, which costs about three times the MAC of a 32-byte message;
- * the ratchet MACs many short messages under one key. */
+/* HMAC-SHA256 (RFC 2104) over OpenSSL's SHA-256 block function, with the
+ * inner and outer pad states computed once per key.
+ *
+ * Why the low-level SHA256_CTX and not EVP: a keyed HMAC is three hash states
+ * (inner pad, outer pad, message in progress) that are copied twice per MAC.
+ * EVP_MD_CTX_copy_ex reallocates and re-initialises provider state on every
+ * copy, which made it the largest cost of a ratchet step (about ten MACs per
+ * message); a SHA256_CTX is a plain 112-byte struct, copied by assignment.
+ * The block function underneath (SHA-NI or AVX2 when present) is the same one
+ * EVP uses. The API is deprecated in OpenSSL 3 but kept for exactly this
+ * use; the vector tests pin its results. */
+#define OPENSSL_SUPPRESS_DEPRECATED
+#include <openssl/sha.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,9 +23,9 @@
 #define BLOCK 64
 
 struct sotto_hmac_sha256_ctx {
-	EVP_MD_CTX *inner; /* keyed: after absorbing key ^ ipad */
-	EVP_MD_CTX *outer; /* keyed: after absorbing key ^ opad */
-	EVP_MD_CTX *work;  /* the message in progress */
+	SHA256_CTX inner; /* keyed: after absorbing key ^ ipad */
+	SHA256_CTX outer; /* keyed: after absorbing key ^ opad */
+	SHA256_CTX work;  /* the message in progress */
 	int keyed;
 };
 
@@ -24,27 +33,14 @@ sotto_hmac_sha256_ctx *sotto_hmac_sha256_new(void)
 {
 	if (sotto__backend_init() != SOTTO_OK)
 		return NULL;
-	sotto_hmac_sha256_ctx *ctx = calloc(1, sizeof(*ctx));
-	if (ctx == NULL)
-		return NULL;
-	ctx->inner = EVP_MD_CTX_new();
-	ctx->outer = EVP_MD_CTX_new();
-	ctx->work = EVP_MD_CTX_new();
-	if (ctx->inner == NULL || ctx->outer == NULL || ctx->work == NULL) {
-		sotto_hmac_sha256_free(ctx);
-		return NULL;
-	}
-	return ctx;
+	return calloc(1, sizeof(sotto_hmac_sha256_ctx));
 }
 
 void sotto_hmac_sha256_free(sotto_hmac_sha256_ctx *ctx)
 {
 	if (ctx == NULL)
 		return;
-	/* EVP_MD_CTX_free cleanses the digest state, which holds key material. */
-	EVP_MD_CTX_free(ctx->inner);
-	EVP_MD_CTX_free(ctx->outer);
-	EVP_MD_CTX_free(ctx->work);
+	sotto_memzero(ctx, sizeof(*ctx)); /* the pad states are key material */
 	free(ctx);
 }
 
@@ -52,9 +48,6 @@ int sotto_hmac_sha256_setkey(sotto_hmac_sha256_ctx *ctx, const uint8_t *key, siz
 {
 	if (ctx == NULL || (key == NULL && keylen > 0))
 		return SOTTO_ERR_INVALID_ARGUMENT;
-	const EVP_MD *md = sotto__md(SOTTO__MD_SHA256);
-	if (md == NULL)
-		return SOTTO_ERR_INTERNAL;
 	uint8_t k[BLOCK] = { 0 };
 	uint8_t pad[BLOCK];
 	int rc = SOTTO_ERR_CRYPTO;
@@ -67,16 +60,13 @@ int sotto_hmac_sha256_setkey(sotto_hmac_sha256_ctx *ctx, const uint8_t *key, siz
 	}
 	for (int i = 0; i < BLOCK; i++)
 		pad[i] = k[i] ^ 0x36;
-	if (EVP_DigestInit_ex2(ctx->inner, md, NULL) != 1 ||
-	    EVP_DigestUpdate(ctx->inner, pad, BLOCK) != 1)
+	if (SHA256_Init(&ctx->inner) != 1 || SHA256_Update(&ctx->inner, pad, BLOCK) != 1)
 		goto done;
 	for (int i = 0; i < BLOCK; i++)
 		pad[i] = k[i] ^ 0x5c;
-	if (EVP_DigestInit_ex2(ctx->outer, md, NULL) != 1 ||
-	    EVP_DigestUpdate(ctx->outer, pad, BLOCK) != 1)
+	if (SHA256_Init(&ctx->outer) != 1 || SHA256_Update(&ctx->outer, pad, BLOCK) != 1)
 		goto done;
-	if (EVP_MD_CTX_copy_ex(ctx->work, ctx->inner) != 1)
-		goto done;
+	ctx->work = ctx->inner;
 	ctx->keyed = 1;
 	rc = SOTTO_OK;
 done:
@@ -89,7 +79,7 @@ int sotto_hmac_sha256_update(sotto_hmac_sha256_ctx *ctx, const uint8_t *in, size
 {
 	if (ctx == NULL || !ctx->keyed || (in == NULL && inlen > 0))
 		return SOTTO_ERR_INVALID_ARGUMENT;
-	if (inlen > 0 && EVP_DigestUpdate(ctx->work, in, inlen) != 1)
+	if (inlen > 0 && SHA256_Update(&ctx->work, in, inlen) != 1)
 		return SOTTO_ERR_CRYPTO;
 	return SOTTO_OK;
 }
@@ -100,15 +90,16 @@ int sotto_hmac_sha256_final(sotto_hmac_sha256_ctx *ctx, uint8_t out[32])
 		return SOTTO_ERR_INVALID_ARGUMENT;
 	uint8_t ih[32];
 	int rc = SOTTO_ERR_CRYPTO;
-	if (EVP_DigestFinal_ex(ctx->work, ih, NULL) != 1 ||
-	    EVP_MD_CTX_copy_ex(ctx->work, ctx->outer) != 1 ||
-	    EVP_DigestUpdate(ctx->work, ih, sizeof(ih)) != 1 ||
-	    EVP_DigestFinal_ex(ctx->work, out, NULL) != 1 ||
-	    EVP_MD_CTX_copy_ex(ctx->work, ctx->inner) != 1) {
-		ctx->keyed = 0; /* the work state is unknown: refuse until re-keyed */
-		goto done;
-	}
+	if (SHA256_Final(ih, &ctx->work) != 1)
+		goto fail;
+	ctx->work = ctx->outer;
+	if (SHA256_Update(&ctx->work, ih, sizeof(ih)) != 1 || SHA256_Final(out, &ctx->work) != 1)
+		goto fail;
+	ctx->work = ctx->inner; /* ready for the next message under the same key */
 	rc = SOTTO_OK;
+	goto done;
+fail:
+	ctx->keyed = 0; /* the work state is unknown: refuse until re-keyed */
 done:
 	sotto_memzero(ih, sizeof(ih));
 	return rc;
