@@ -18,6 +18,7 @@ const char *cli_command = "sotto";
 
 /* ---- errors ---- */
 
+static void verror(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
 static void verror(const char *fmt, va_list ap)
 {
 	char msg[1024];
