@@ -10,8 +10,8 @@
  * chunks m.. are parity. Any m distinct chunks rebuild the message.
  *
  * Everything here handles public wire data (ML-KEM headers, public keys,
- * ciphertexts and their MACs), so running time may depend on the data; the
- * arithmetic happens to be branch-free anyway. */
+ * ciphertexts and their MACs), so running time may depend on the data:
+ * multiplication uses log/exp tables (gf16.c). Never use it for secrets. */
 #ifndef SOTTO_CRYPTO_GF16_H
 #define SOTTO_CRYPTO_GF16_H
 
