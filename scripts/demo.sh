@@ -75,25 +75,32 @@ title "Start the server"
 "$bin/sottod" --data "$tmp/server" --listen 127.0.0.1:0 >"$tmp/sottod.out" 2>"$tmp/sottod.err" &
 server_pid=$!
 for _ in $(seq 100); do
-	grep -q '^public-key ' "$tmp/sottod.out" 2>/dev/null && break
+	grep -q '^sealed-root ' "$tmp/sottod.out" 2>/dev/null && break
 	kill -0 "$server_pid" 2>/dev/null || die "sottod did not start: $(cat "$tmp/sottod.err")"
 	sleep 0.1
 done
 server=$(sed -n 's/^listen //p' "$tmp/sottod.out")
 key=$(sed -n 's/^public-key //p' "$tmp/sottod.out")
-[ -n "$server" ] && [ -n "$key" ] || die "sottod printed no address or key"
+root=$(sed -n 's/^sealed-root //p' "$tmp/sottod.out")
+[ -n "$server" ] && [ -n "$key" ] && [ -n "$root" ] || die "sottod printed no address or key"
 say "sottod listens on $server. It keeps its data in an SQLite file in" \
 	"$tmp/server." \
 	"It has a long-term public key: $key" \
 	"Clients pin that key. A server that cannot prove it holds the matching" \
-	"private key is refused, so nobody can pretend to be this server."
+	"private key is refused, so nobody can pretend to be this server." \
+	"It also prints a sealed sender trust root: $root" \
+	"Clients pin it too. The server hands each device a short-lived" \
+	"certificate under that root; messages carry it inside their encryption," \
+	"so the recipient learns who wrote and the server does not."
 
 title "Alice and Bob create their accounts"
 say "Each person has a profile: a directory with an encrypted local database." \
 	"Registering creates an identity key pair on the device. Only the public" \
 	"half, and a stock of public one-time keys (\"prekeys\"), go to the server."
-run alice register --server "$server" --server-key "$key" --name alice --no-passphrase
-run bob register --server "$server" --server-key "$key" --name bob --no-passphrase
+run alice register --server "$server" --server-key "$key" --sealed-root "$root" \
+	--name alice --no-passphrase
+run bob register --server "$server" --server-key "$key" --sealed-root "$root" \
+	--name bob --no-passphrase
 say "(--no-passphrase keeps the database key in a file next to it, for this" \
 	"demo. Without it, the key is derived from a passphrase you type.)"
 
@@ -104,6 +111,18 @@ say "Bob is not online. Alice's client fetches Bob's public prekeys from the" \
 	"key from the ratchet. The server stores the ciphertext until Bob comes."
 run alice send bob "Hi Bob! Lunch on Friday?"
 say "The command ended once the server had confirmed it stored the message."
+if command -v sqlite3 >/dev/null 2>&1; then
+	rows=$(sqlite3 "file:$tmp/server/sotto.db?mode=ro" \
+		"SELECT count(*), count(sender_account), count(sender_device) FROM envelopes;")
+	say "The server's queue (count of rows, of rows naming a sender account, of" \
+		"rows naming a sender device): $rows" \
+		"The message is sealed: the server stored it for Bob's device without" \
+		"recording who sent it."
+	case "$rows" in
+	*"|0|0") ;;
+	*) die "the server stored a sender" ;;
+	esac
+fi
 
 title "Bob comes online and receives"
 say "Bob's client decrypts the message, stores it (encrypted again, under his" \
@@ -157,8 +176,11 @@ while IFS= read -r -d '' f; do
 done < <(find "$tmp/server" -type f -print0)
 say "The server's files: the texts found $hits times."
 [ "$hits" -eq 0 ] || die "plaintext found in the server's files"
-say "The server does see who sends to whom, when, and how much: it routes" \
-	"the messages. It never sees what they say, nor the file."
+say "The server does not store who sent a message, and does not pass it on:" \
+	"the sender is named only inside the encryption. It still sees, at the" \
+	"moment of sending, which device's connection (it must be logged in)" \
+	"submitted a message for whom, when, and how big it is, so a curious" \
+	"server could log that itself. It never sees what they say, nor the file."
 
 title "Done"
 say "Stopping the server and deleting $tmp."

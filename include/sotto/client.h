@@ -44,6 +44,7 @@ typedef struct sotto_client sotto_client;
 #define SOTTO_CLIENT_SAFETY_DIGITS 60     /* safety number digits without the NUL */
 #define SOTTO_CLIENT_LINK_CODE_MAX 128    /* provisioning code, with the NUL */
 #define SOTTO_CLIENT_SERVER_KEY_BYTES 32  /* sottod's X25519 static key */
+#define SOTTO_CLIENT_SEALED_ROOT_BYTES 32 /* sottod's sealed sender trust root, X25519 form */
 
 /* ---- profiles ---------------------------------------------------------- */
 
@@ -74,6 +75,11 @@ SOTTO_EXPORT void sotto_client_close(sotto_client *c);
  * call on c. */
 SOTTO_EXPORT const char *sotto_client_errmsg(const sotto_client *c);
 
+/* Something a successful call wants the user to know ("" if nothing), e.g.
+ * that a message went out without sealed sender. Never NULL; cleared at the
+ * start of each send. */
+SOTTO_EXPORT const char *sotto_client_notice(const sotto_client *c);
+
 /* The engine's clock (ms since the epoch). NULL restores the system clock. */
 SOTTO_EXPORT void sotto_client_set_clock(sotto_client *c, uint64_t (*now_ms)(void *ctx),
 					 void *ctx);
@@ -101,6 +107,25 @@ SOTTO_EXPORT SOTTO_WARN_UNUSED int sotto_client_parse_server_key(
 SOTTO_EXPORT SOTTO_WARN_UNUSED int sotto_client_register(sotto_client *c, const char *server,
 							 const uint8_t server_key[SOTTO_CLIENT_SERVER_KEY_BYTES],
 							 const char *name, const char *invite);
+
+/* Sealed sender: the engine sends every 1:1 and sync message as a sealed
+ * sender v1 envelope (the server stores and delivers no sender) carrying a
+ * sender certificate that sottod issues to the device (24 h; the engine
+ * fetches a new one an hour before expiry). Receivers accept only
+ * certificates that chain to the pinned trust root and have not expired by
+ * their clock. Without a certificate (e.g. the server's root is not the
+ * pinned one) messages go out unsealed and sotto_client_notice says so.
+ *
+ * Pins sottod's sealed sender trust root (its `sealed-root` line, parsed
+ * with sotto_client_parse_server_key). Call it before register/link_begin,
+ * or the engine pins the root the server announces at first contact (trust
+ * on first use, as with the KT key). SOTTO_ERR_EXISTS if a different root
+ * is pinned already. */
+SOTTO_EXPORT SOTTO_WARN_UNUSED int sotto_client_set_sealed_root(
+	sotto_client *c, const uint8_t key[SOTTO_CLIENT_SEALED_ROOT_BYTES]);
+/* The pinned root; SOTTO_ERR_NOT_FOUND if none yet. */
+SOTTO_EXPORT SOTTO_WARN_UNUSED int sotto_client_sealed_root(
+	sotto_client *c, uint8_t key[SOTTO_CLIENT_SEALED_ROOT_BYTES]);
 
 typedef struct sotto_client_account {
 	char name[SOTTO_CLIENT_NAME_MAX + 1];

@@ -380,6 +380,7 @@ void sotto_client_close(sotto_client *c)
 		return;
 	sotto__eng_disconnect(c);
 	sotto__eng_kt_free(c);
+	sotto__eng_sealed_free(c);
 	sotto_lstore_close(c->ls);
 	pthread_mutex_destroy(&c->mu);
 	pthread_cond_destroy(&c->cv);
@@ -908,8 +909,10 @@ int sotto_client_register(sotto_client *c, const char *server,
 	/* From now on the connection authenticates itself after reconnects. */
 	sotto__eng_disconnect(c);
 	rc = sotto__eng_upload_prekeys(c, 1, 1, 1);
-	if (rc == 0)
+	if (rc == 0) {
 		sotto__eng_kt_joined(c); /* pins the KT key, records device 1 as ours */
+		sotto__eng_sealed_joined(c); /* pins the sealed sender root */
+	}
 out:
 	sotto_memzero(&loc, sizeof loc);
 	if (rc != 0 && !c->registered) {

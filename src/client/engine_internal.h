@@ -71,6 +71,13 @@ struct sotto_client {
 	int prekeys_low;
 	int devices_changed;
 	struct eng_kt *kt; /* key transparency state (engine_kt.c), loaded on first use */
+	/* sealed sender (engine_sealed.c), loaded on first use */
+	int sealed_loaded, sealed_has_root;
+	uint8_t sealed_root[33];
+	uint8_t *sealed_cert; /* our sender certificate, NULL if none yet */
+	size_t sealed_cert_len;
+	uint64_t sealed_cert_exp;
+	char notice[256]; /* sotto_client_notice: what the last call wants the user to know */
 };
 
 /* engine.c */
@@ -146,6 +153,26 @@ int sotto__eng_kt_head_bytes(sotto_client *c, uint8_t out[145]);
 /* A head a contact (who: their name) put in a message: checked against our
  * view with a consistency proof from the server; an alarm on a fork. */
 int sotto__eng_kt_peer_head(sotto_client *c, const char *who, const uint8_t *head, size_t len);
+
+/* engine_sealed.c: sealed sender */
+void sotto__eng_sealed_free(sotto_client *c);
+/* Our sender certificate, fetched (and the trust root pinned on first
+ * contact) when there is none or it is within an hour of its expiry; valid
+ * until the next call. */
+int sotto__eng_sealed_cert(sotto_client *c, const uint8_t **cert, size_t *len);
+/* After registration or linking: learn/check the trust root and fetch a
+ * certificate. Failures are left for the first send. */
+void sotto__eng_sealed_joined(sotto_client *c);
+/* Wraps a session ciphertext (type: SOTTO_MESSAGE_TYPE_WHISPER/PREKEY) in a
+ * sealed sender v1 envelope for recipient_identity; *out is malloc'd. */
+int sotto__eng_seal(sotto_client *c, const uint8_t recipient_identity[33], int type,
+	const uint8_t *inner, size_t inner_len, const uint8_t *cert, size_t cert_len,
+	uint8_t **out, size_t *outlen);
+/* Opens a sealed envelope in place: validates the certificate (pinned root,
+ * engine clock, not from this device), then replaces e's content, type and
+ * sender with the inner message and the certificate's sender; identity_key
+ * gets the certificate's key, which the session must hold. */
+int sotto__eng_unseal(sotto_client *c, struct eng_env *e, uint8_t identity_key[33]);
 
 /* engine_attach.c */
 int sotto__eng_attach_upload(sotto_client *c, const char *path,

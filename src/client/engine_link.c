@@ -448,8 +448,10 @@ int sotto_client_link_finish(sotto_client *c, unsigned timeout_ms)
 			rc = sotto__eng_ack(c, seq);
 		/* From now on the connection authenticates itself. */
 		sotto__eng_disconnect(c);
-		if (rc == 0)
+		if (rc == 0) {
 			sotto__eng_kt_joined(c);
+			sotto__eng_sealed_joined(c);
+		}
 		return rc;
 	}
 }

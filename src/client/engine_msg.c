@@ -9,6 +9,7 @@
 #include "client/engine_internal.h"
 #include "sotto/error.h"
 #include "sotto/util.h"
+#include "wire/wire.h"
 
 #pragma GCC diagnostic ignored "-Wcast-qual"
 
@@ -159,6 +160,14 @@ static int fix_mismatch(sotto_client *c, const uint8_t dest[16], const char *des
 	return rc;
 }
 
+static void free_sealed(uint8_t **sb, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(sb[i]);
+		sb[i] = NULL;
+	}
+}
+
 int sotto__eng_send_content(sotto_client *c, const uint8_t dest[16], const uint8_t *pt,
 	size_t ptlen)
 {
@@ -167,15 +176,26 @@ int sotto__eng_send_content(sotto_client *c, const uint8_t dest[16], const uint8
 	uint32_t devs[SOTTO_DEVICE_ID_MAX];
 	size_t cap = sotto_session_encrypt_bound(ptlen);
 	uint8_t *bufs = NULL;
+	uint8_t *sealed_bufs[SOTTO_DEVICE_ID_MAX] = { NULL };
+	const uint8_t *cert = NULL;
+	size_t cert_len = 0;
 	int rc = 0;
 
 	sotto__eng_uuid_str(dest, dest_str);
+	/* Sealed sender whenever we hold a certificate; without one the
+	 * message still goes, identified, and the user is told. */
+	int sealed = sotto__eng_sealed_cert(c, &cert, &cert_len) == 0;
+	if (!sealed && c->notice[0] == '\0')
+		snprintf(c->notice, sizeof c->notice,
+			"sent without sealed sender (the server sees the sender): %.180s",
+			c->err);
 	bufs = malloc(cap * SOTTO_DEVICE_ID_MAX);
 	if (bufs == NULL)
 		return SOTTO_ERR_NOMEM;
 	sotto_address local = { c->acct_str, c->device_id };
 	for (int attempt = 0; attempt < SEND_ATTEMPTS; attempt++) {
 		size_t n = 0, k = 0;
+		free_sealed(sealed_bufs, SOTTO_DEVICE_ID_MAX);
 		rc = sotto_lstore_session_devices(c->ls, dest_str, devs, SOTTO_DEVICE_ID_MAX, &n);
 		if (rc != 0)
 			break;
@@ -222,12 +242,35 @@ int sotto__eng_send_content(sotto_client *c, const uint8_t dest[16], const uint8
 			if (rc != 0)
 				break;
 			uint32_t reg = 0;
+			uint8_t rik[SOTTO_EC_PUBLIC_BYTES];
+			int have_rik = 0;
 			sotto_session_record *rec = NULL;
 			if (sotto_session_load(&c->stores, &remote, &rec) == 0) {
 				const sotto_session_state *st = sotto_session_record_current(rec);
+				const uint8_t *ik = st != NULL ?
+					sotto_session_state_remote_identity(st) : NULL;
 				if (st != NULL)
 					reg = sotto_session_state_remote_registration_id(st);
+				if (ik != NULL) {
+					memcpy(rik, ik, sizeof rik);
+					have_rik = 1;
+				}
 				sotto_session_record_free(rec);
+			}
+			if (sealed) {
+				/* Sealed to the identity key of the session we just
+				 * encrypted with: the one key transparency proved. */
+				size_t slen = 0;
+				rc = have_rik ? sotto__eng_seal(c, rik, type, out, outlen, cert,
+					cert_len, &sealed_bufs[ne], &slen) : SOTTO_ERR_NO_SESSION;
+				if (rc != 0) {
+					sotto__eng_err(c, rc, "cannot seal for device %u: %s",
+						(unsigned)devs[i], sotto_strerror(rc));
+					break;
+				}
+				out = sealed_bufs[ne];
+				outlen = slen;
+				type = (int)SOTTO_WIRE_TYPE_SEALED_SENDER;
 			}
 			sotto__service__outgoing_envelope__init(&envs[ne]);
 			envs[ne].device_id = devs[i];
@@ -246,6 +289,7 @@ int sotto__eng_send_content(sotto_client *c, const uint8_t dest[16], const uint8
 		Sotto__Service__SendRequest sr = SOTTO__SERVICE__SEND_REQUEST__INIT;
 		sr.destination.data = (uint8_t *)dest;
 		sr.destination.len = 16;
+		sr.sealed = sealed;
 		sr.envelopes = envp;
 		sr.n_envelopes = ne;
 		req.body_case = SOTTO__SERVICE__REQUEST__BODY_SEND;
@@ -265,6 +309,7 @@ int sotto__eng_send_content(sotto_client *c, const uint8_t dest[16], const uint8
 		rc = SOTTO_ERR_INTERNAL;
 		sotto__eng_err(c, rc, "the device list kept changing; try again");
 	}
+	free_sealed(sealed_bufs, SOTTO_DEVICE_ID_MAX);
 	free(bufs);
 	return rc;
 }
@@ -346,6 +391,7 @@ static int send_data(sotto_client *c, const char *name, Sotto__Content__DataMess
 	uint32_t timer = 0;
 	int rc;
 
+	c->notice[0] = '\0';
 	if (!c->registered)
 		return sotto__eng_err(c, SOTTO_ERR_NOT_FOUND, "this profile is not registered");
 	rc = sotto__eng_norm_name(name, n);
@@ -779,6 +825,24 @@ static int report(const struct got *g, sotto_client_message_fn cb, void *ctx)
 	return cb(ctx, &m);
 }
 
+/* The certificate vouches for an identity key; the session that decrypted
+ * the message (the key we trusted, proved by key transparency, or accepted
+ * as an identity change) must hold the same one. */
+static int check_sealed_identity(sotto_client *c, const sotto_address *remote,
+	const uint8_t cert_ik[SOTTO_EC_PUBLIC_BYTES])
+{
+	sotto_session_record *rec = NULL;
+	int rc = sotto_session_load(&c->stores, remote, &rec);
+	if (rc != 0)
+		return rc;
+	const sotto_session_state *st = sotto_session_record_current(rec);
+	const uint8_t *ik = st != NULL ? sotto_session_state_remote_identity(st) : NULL;
+	rc = ik != NULL && sotto_memeq(ik, cert_ik, SOTTO_EC_PUBLIC_BYTES) ? 0 :
+		SOTTO_ERR_UNTRUSTED_IDENTITY;
+	sotto_session_record_free(rec);
+	return rc;
+}
+
 /* Decrypts, stores and acknowledges one envelope. */
 static int process_env(sotto_client *c, struct eng_env *e, sotto_client_message_fn cb, void *ctx,
 	unsigned *count)
@@ -791,8 +855,26 @@ static int process_env(sotto_client *c, struct eng_env *e, sotto_client_message_
 	Sotto__Content__Content *ct = NULL;
 	int rc;
 
+	uint8_t cert_ik[SOTTO_EC_PUBLIC_BYTES];
+	int sealed = 0;
 	for (int i = 0; i < 8; i++)
 		seqb[i] = (uint8_t)(e->seq >> (56 - 8 * i));
+	if (e->type == SOTTO_WIRE_TYPE_SEALED_SENDER) {
+		/* Who sent it is known only from the certificate inside. */
+		rc = sotto__eng_unseal(c, e, cert_ik);
+		if (rc == SOTTO_ERR_STORAGE || rc == SOTTO_ERR_NOMEM)
+			return rc; /* not acknowledged: comes again */
+		if (rc != 0) {
+			/* Forged, expired, under another root, from this very
+			 * device, or not for us: dropped for good (errmsg says
+			 * why), never attributed to anyone. */
+			int erc = rc;
+			rc = sotto__eng_ack(c, e->seq);
+			sotto__eng_err(c, erc, "dropped a sealed message: %s", sotto_strerror(erc));
+			return rc;
+		}
+		sealed = 1;
+	}
 	if ((e->type != SOTTO_MESSAGE_TYPE_WHISPER && e->type != SOTTO_MESSAGE_TYPE_PREKEY) ||
 		sotto_memeq(e->sender, zero, 16) || e->sender_device == 0 ||
 		e->sender_device > SOTTO_DEVICE_ID_MAX) {
@@ -836,6 +918,8 @@ static int process_env(sotto_client *c, struct eng_env *e, sotto_client_message_
 					sotto_rng_system, NULL, pt, e->content_len, &ptlen);
 		}
 	}
+	if (rc == 0 && sealed)
+		rc = check_sealed_identity(c, &remote, cert_ik);
 	if (rc == SOTTO_ERR_DUPLICATE_MESSAGE) {
 		/* Sent twice (the sender did not see the server's answer). */
 		(void)sotto_lstore_rollback(c->ls);

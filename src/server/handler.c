@@ -1374,8 +1374,13 @@ static void h_send(struct conn *c, Sotto__Service__Request *req)
 		memcpy(e->dest_account, q->destination.data, SOTTO_STORE_ID_BYTES);
 		e->dest_device = q->envelopes[i]->device_id;
 		e->sealed = q->sealed;
-		memcpy(e->sender_account, c->account, SOTTO_STORE_ID_BYTES);
-		e->sender_device = c->device;
+		if (!q->sealed) {
+			memcpy(e->sender_account, c->account, SOTTO_STORE_ID_BYTES);
+			e->sender_device = c->device;
+		}
+		/* Sealed: the sender is not copied at all (not even into the
+		 * in-memory push), so neither the store nor the recipient's
+		 * connection ever sees it from the server. */
 		e->type = q->envelopes[i]->type;
 		e->content = q->envelopes[i]->content.data;
 		e->content_len = q->envelopes[i]->content.len;
@@ -1483,6 +1488,74 @@ static void h_send_multi(struct conn *c, Sotto__Service__Request *req)
 		return;
 	}
 	op_queue(op, multi_run, send_checked);
+}
+
+/* ---- sealed sender certificates ---- */
+
+struct cert_data {
+	uint8_t cert[SOTTO__SEALED_CERT_MAX];
+	size_t cert_len;
+	uint64_t expires;
+};
+
+static void cert_run(struct op *op)
+{
+	struct cert_data *d = op->data;
+	struct conn *c = op->c;
+	sotto_store_device devs[MAX_DEVICES];
+	size_t n = 0;
+	op->rc = sotto_store_device_list(c->w->srv->store, c->account, 0, devs, MAX_DEVICES, &n);
+	if (op->rc != 0)
+		return;
+	size_t i;
+	for (i = 0; i < n; i++)
+		if (devs[i].device_id == c->device)
+			break;
+	if (i == n) {
+		op->rc = SOTTO_ERR_NOT_FOUND; /* unlinked since it authenticated */
+		return;
+	}
+	/* The identity key the store holds for this device right now: the
+	 * certificate vouches for exactly what key transparency logs. */
+	d->expires = srv_now_ms() + SOTTO__SEALED_CERT_LIFETIME_MS;
+	op->rc = sotto__sealed_issue(&c->w->srv->sealed, c->account, c->device,
+		devs[i].identity_key, d->expires, d->cert, sizeof d->cert, &d->cert_len);
+}
+
+static void cert_after(struct op *op)
+{
+	struct conn *c = op->c;
+	struct cert_data *d = op->data;
+	if (c->state == CONN_OPEN) {
+		if (op->rc != 0) {
+			reply_err(c, op->req_id, op->rc, NULL);
+		} else {
+			Sotto__Service__SenderCertificateResponse sc =
+				SOTTO__SERVICE__SENDER_CERTIFICATE_RESPONSE__INIT;
+			sc.certificate.data = d->cert;
+			sc.certificate.len = d->cert_len;
+			sc.trust_root.data = c->w->srv->sealed.root_pub;
+			sc.trust_root.len = sizeof c->w->srv->sealed.root_pub;
+			sc.expires_ms = (int64_t)d->expires;
+			Response r = SOTTO__SERVICE__RESPONSE__INIT;
+			r.id = op->req_id;
+			r.body_case = SOTTO__SERVICE__RESPONSE__BODY_SENDER_CERTIFICATE;
+			r.sender_certificate = &sc;
+			send_response(c, &r);
+		}
+	}
+	op_finish(op);
+}
+
+static void h_sender_cert(struct conn *c, Sotto__Service__Request *req)
+{
+	struct op *op = op_new(c, req, sizeof(struct cert_data));
+	if (op == NULL) {
+		reply_err(c, req->id, SOTTO_ERR_NOMEM, NULL);
+		protobuf_c_message_free_unpacked(&req->base, NULL);
+		return;
+	}
+	op_queue(op, cert_run, cert_after);
 }
 
 /* ---- receive and acknowledge ---- */
@@ -1903,6 +1976,7 @@ static const struct {
 	{SOTTO__SERVICE__REQUEST__BODY_ATTACHMENT_DOWNLOAD, h_attach_download, 1},
 	{SOTTO__SERVICE__REQUEST__BODY_LOOKUP_NAME, h_lookup_name, 1},
 	{SOTTO__SERVICE__REQUEST__BODY_ACCOUNT_NAME, h_account_name, 1},
+	{SOTTO__SERVICE__REQUEST__BODY_SENDER_CERTIFICATE, h_sender_cert, 1},
 	{SOTTO__SERVICE__REQUEST__BODY_KT_HEAD, sotto__kt_h_head, 0},
 	{SOTTO__SERVICE__REQUEST__BODY_KT_INCLUSION, sotto__kt_h_inclusion, 1},
 	{SOTTO__SERVICE__REQUEST__BODY_KT_CONSISTENCY, sotto__kt_h_consistency, 0},

@@ -670,6 +670,8 @@ int sotto_server_new(sotto_server **out, const char *data_dir, const sotto_serve
 	if (rc == 0)
 		rc = sotto__kt_key_load(data_dir, s->kt_priv, s->kt_pub, err, errcap);
 	if (rc == 0)
+		rc = sotto__sealed_keys_load(data_dir, &s->sealed, err, errcap);
+	if (rc == 0)
 		rc = open_store(&s->store, data_dir, cfg, s->kt_priv, err, errcap);
 	if (rc == 0)
 		rc = listen_socket(s, err, errcap);
@@ -779,6 +781,7 @@ void sotto_server_free(sotto_server *s)
 	free(s->workers);
 	sotto_memzero(s->static_priv, sizeof(s->static_priv));
 	sotto_memzero(s->kt_priv, sizeof(s->kt_priv));
+	sotto__sealed_keys_wipe(&s->sealed);
 	free(s);
 }
 

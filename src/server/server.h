@@ -61,6 +61,9 @@ int sotto_server_new(sotto_server **out, const char *data_dir, const sotto_serve
 /* The key transparency public key (X25519 form; DIR/kt.key, created 0600
  * at first start) that signs the log's tree heads. */
 void sotto_server_kt_key(const sotto_server *s, uint8_t pub[32]);
+/* The sealed sender trust root (X25519 form; DIR/sealed-root.key, created
+ * 0600 at first start) that signs the server certificate. */
+void sotto_server_sealed_root(const sotto_server *s, uint8_t pub[32]);
 /* The address actually bound (port resolved), as HOST:PORT. */
 const char *sotto_server_address(const sotto_server *s);
 /* Runs until SIGTERM/SIGINT or sotto_server_stop, then drains: stops

@@ -10,6 +10,7 @@
 #include <uv.h>
 
 #include "server/ratelimit.h"
+#include "server/sealed_keys.h"
 #include "server/server.h"
 #include "server/store.h"
 #include "wire/wire.h"
@@ -109,6 +110,7 @@ struct sotto_server {
 	sotto_store *store;
 	uint8_t static_priv[32], static_pub[32];
 	uint8_t kt_priv[32], kt_pub[32]; /* key transparency signing key (DIR/kt.key) */
+	struct sotto__sealed_keys sealed; /* sealed sender (server/sealed_keys.c) */
 	uv_loop_t main_loop;
 	uv_poll_t listen_poll;
 	uv_signal_t sigterm, sigint;

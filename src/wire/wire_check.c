@@ -86,6 +86,7 @@ Sotto__Service__Status sotto__wire_request_check(const Sotto__Service__Request *
 	}
 	case SOTTO__SERVICE__REQUEST__BODY_AUTHENTICATE:
 	case SOTTO__SERVICE__REQUEST__BODY_PREKEY_COUNT:
+	case SOTTO__SERVICE__REQUEST__BODY_SENDER_CERTIFICATE:
 		break;
 	case SOTTO__SERVICE__REQUEST__BODY_LINK_DEVICE: {
 		const Sotto__Service__LinkDeviceRequest *q = r->link_device;

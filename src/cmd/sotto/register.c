@@ -20,6 +20,9 @@ static const char usage[] =
 	"  --invite CODE       an invite code, if the server requires one\n"
 	"  --kt-key KEY        the server's key transparency key (base64, sottod's kt-key\n"
 	"                      line); without it the key is learned on first contact\n"
+	"  --sealed-root KEY   the server's sealed sender trust root (base64, sottod's\n"
+	"                      sealed-root line); without it the root is learned on first\n"
+	"                      contact\n"
 	"  --no-passphrase     keep the store key in DIR/store.key (mode 0600) instead of\n"
 	"                      deriving it from a passphrase\n\n"
 	"Without --no-passphrase the passphrase comes from $SOTTO_PASSPHRASE or is asked\n"
@@ -28,6 +31,7 @@ static const char usage[] =
 int register_main(int argc, char **argv)
 {
 	const char *server = NULL, *key_b64 = NULL, *name = NULL, *invite = NULL, *kt_b64 = NULL;
+	const char *root_b64 = NULL;
 	int no_pass = 0, created = 0;
 	const struct cli_opt opts[] = {
 		{ "--server", &server, NULL },
@@ -35,6 +39,7 @@ int register_main(int argc, char **argv)
 		{ "--name", &name, NULL },
 		{ "--invite", &invite, NULL },
 		{ "--kt-key", &kt_b64, NULL },
+		{ "--sealed-root", &root_b64, NULL },
 		{ "--no-passphrase", NULL, &no_pass },
 		{ NULL, NULL, NULL },
 	};
@@ -51,12 +56,18 @@ int register_main(int argc, char **argv)
 	uint8_t kt[32];
 	if (kt_b64 != NULL && sotto_client_parse_server_key(kt_b64, kt) != 0)
 		return cli_usage_error("--kt-key must be the server's 32-byte KT key in base64");
+	uint8_t root[SOTTO_CLIENT_SEALED_ROOT_BYTES];
+	if (root_b64 != NULL && sotto_client_parse_server_key(root_b64, root) != 0)
+		return cli_usage_error(
+			"--sealed-root must be the server's 32-byte sealed sender root in base64");
 	rc = cli_open_or_create(&c, no_pass, &created);
 	if (rc != 0)
 		return rc;
 	/* Pinned before the first contact; without it the key the server
 	 * announces is pinned on first use (docs/key-transparency.md 8). */
 	rc = kt_b64 != NULL ? sotto_client_set_kt_key(c, kt) : 0;
+	if (rc == 0 && root_b64 != NULL)
+		rc = sotto_client_set_sealed_root(c, root);
 	if (rc == 0)
 		rc = sotto_client_register(c, server, key, name, invite);
 	if (rc != 0) {

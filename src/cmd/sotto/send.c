@@ -25,6 +25,8 @@ int send_main(int argc, char **argv)
 	if (cli_changed_snapshot(c, &before) != 0)
 		memset(&before, 0, sizeof before);
 	rc = sotto_client_send_text(c, pos[0], pos[1], NULL);
+	if (rc == 0 && sotto_client_notice(c)[0] != '\0')
+		fprintf(stderr, "sotto: note: %s\n", sotto_client_notice(c));
 	cli_report_identity_changes(c, &before, 0);
 	if (rc != 0)
 		rc = cli_engine_error(c, rc, "not sent");

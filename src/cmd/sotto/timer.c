@@ -29,6 +29,8 @@ int timer_main(int argc, char **argv)
 	if (rc != 0)
 		return rc;
 	rc = sotto_client_set_timer(c, pos[0], (uint32_t)(ms / 1000));
+	if (rc == 0 && sotto_client_notice(c)[0] != '\0')
+		fprintf(stderr, "sotto: note: %s\n", sotto_client_notice(c));
 	if (rc != 0)
 		rc = cli_engine_error(c, rc, "timer not set");
 	sotto_client_close(c);

@@ -2,8 +2,9 @@
 /* sottod: Sotto's server.
  *   sottod --data DIR [--listen HOST:PORT] [--config FILE]
  *   sottod admin invite --data DIR [--valid-days N]
- * On start it prints two lines on stdout, "listen HOST:PORT" and
- * "public-key BASE64", and logs to stderr. */
+ * On start it prints on stdout "listen HOST:PORT", "public-key BASE64",
+ * "kt-key BASE64" and "sealed-root BASE64" (the sealed sender trust root),
+ * one line each, and logs to stderr. */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -112,6 +113,13 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	printf("kt-key %s\n", b64);
+	uint8_t root[32];
+	sotto_server_sealed_root(s, root);
+	if (sotto_server_b64(root, sizeof(root), 0, b64, sizeof(b64)) != 0) {
+		sotto_server_free(s);
+		return 1;
+	}
+	printf("sealed-root %s\n", b64);
 	fflush(stdout);
 	int rc = sotto_server_run(s);
 	sotto_server_free(s);
