@@ -20,8 +20,9 @@
  * z_2 = E * (AA + a24 * E). */
 #define A24 121665u
 
-/* h = f * A24 for carried f. Each product is below 2^51.01 * 2^17, beyond 64
- * bits, so it is formed in 128 bits and folded like a full product. */
+/* h = f * A24 for f with limbs below 2^53 + 2^20 (loose). Each product is
+ * below 2^70, beyond 64 bits, so it is formed in 128 bits and folded like a
+ * full product (whose column sums may reach 2^113); h is carried. */
 static inline void fe_mul_a24(sotto__fe *h, const sotto__fe *f)
 {
 	typedef sotto__u128 w;
@@ -64,8 +65,8 @@ void sotto__x25519_ladder(uint8_t out[32], const uint8_t scalar[32], const uint8
 	sotto__fe_set_u32(&z3, 1);
 
 	/* Bounds: the loose add/sub results (limbs below 2^53 + 2^19) only
-	 * feed mul and sq, which accept them; everything that is added to or
-	 * subtracted from, or multiplied by A24, is carried. */
+	 * feed mul, sq and the 128-bit multiplication by A24, which accept
+	 * them; every operand of an add or subtract is carried. */
 	for (int i = 254; i >= 0; i--) {
 		uint64_t bit = (uint64_t)((k[i >> 3] >> (i & 7)) & 1);
 		swap ^= bit;
@@ -80,7 +81,7 @@ void sotto__x25519_ladder(uint8_t out[32], const uint8_t scalar[32], const uint8
 		sotto__fe_sq(&bb, &b);              /* BB = B^2 */
 		sotto__fe_mul(&da, &d, &a);         /* DA = D * A */
 		sotto__fe_mul(&cb, &c, &b);         /* CB = C * B */
-		sotto__fe_sub(&e, &aa, &bb);        /* E = AA - BB */
+		sotto__fe_sub_loose(&e, &aa, &bb);  /* E = AA - BB */
 		sotto__fe_add_loose(&t, &da, &cb);
 		sotto__fe_sq(&x3, &t);              /* x3 = (DA + CB)^2 */
 		sotto__fe_sub_loose(&t, &da, &cb);
