@@ -57,14 +57,28 @@ typedef struct sotto_identity_store {
 	int (*get)(void *ctx, const sotto_address *addr, uint8_t key[SOTTO_EC_PUBLIC_BYTES]);
 } sotto_identity_store;
 
+typedef struct sotto_session_record sotto_session_record;
+
 /* Session records are opaque bytes (sotto_session_record_serialize).
  *   load: copies the record into buf (cap bytes) and sets *len; or
  *         SOTTO_ERR_NOT_FOUND; or SOTTO_ERR_BUFFER_TOO_SMALL with *len = the
- *         size needed (the library then calls again with a larger buffer). */
+ *         size needed (the library then calls again with a larger buffer).
+ * Optional, both set or both NULL: a store that keeps its records in memory
+ * may keep them decoded, which saves parsing and packing the whole record
+ * (with its SPQR state) on every message. When set, the library uses these
+ * instead of load and store:
+ *   load_decoded: sets *rec to the store's own record for addr, or returns
+ *         SOTTO_ERR_NOT_FOUND. The library only reads it (it works on a
+ *         copy), so a failed call leaves the store untouched.
+ *   store_decoded: makes rec addr's record; the store owns rec from then on,
+ *         also when it fails (it frees it with sotto_session_record_free). */
 typedef struct sotto_session_store {
 	void *ctx;
 	int (*load)(void *ctx, const sotto_address *addr, uint8_t *buf, size_t cap, size_t *len);
 	int (*store)(void *ctx, const sotto_address *addr, const uint8_t *record, size_t len);
+	int (*load_decoded)(void *ctx, const sotto_address *addr,
+			    const sotto_session_record **rec);
+	int (*store_decoded)(void *ctx, const sotto_address *addr, sotto_session_record *rec);
 } sotto_session_store;
 
 /* One-time EC prekeys. load gives SOTTO_ERR_NOT_FOUND for an unknown id
@@ -126,7 +140,6 @@ SOTTO_EXPORT SOTTO_WARN_UNUSED int sotto_protocol_memstore_dump(const sotto_prot
 
 /* ---------------------------------------------------------------------- */
 /* Session records. */
-typedef struct sotto_session_record sotto_session_record;
 
 /* An empty record (no current state); NULL when out of memory. */
 SOTTO_EXPORT sotto_session_record *sotto_session_record_new(void);

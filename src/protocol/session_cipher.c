@@ -41,54 +41,35 @@ static int spqr_init(sotto_session_state *st, const uint8_t pqr[SOTTO_PQR_KEY_BY
 	return rc;
 }
 
-/* spqr::send on st's blob: the new blob goes to w, the message and key out. */
-static int spqr_send(const sotto_session_state *st, sotto_session_state *w, sotto_rng_fn rng,
-		     void *rng_ctx, uint8_t msg[SOTTO_SPQR_MSG_MAX_BYTES], size_t *msglen,
+/* spqr::send on w's SPQR state, changed in place: the callers work on a
+ * state they drop on failure. */
+static int spqr_send(sotto_session_state *w, sotto_rng_fn rng, void *rng_ctx,
+		     uint8_t msg[SOTTO_SPQR_MSG_MAX_BYTES], size_t *msglen,
 		     uint8_t key[SOTTO_SPQR_KEY_BYTES])
 {
-	const uint8_t *blob;
-	uint8_t *nb = NULL;
-	size_t len = 0, nlen = 0;
+	sotto_spqr_state *sp = NULL;
 	int rc;
 
-	blob = sotto_session_state_spqr(st, &len);
-	if (len == 0)
+	rc = sotto__session_state_spqr_parsed(w, &sp);
+	if (rc == SOTTO_ERR_NOT_FOUND)
 		return SOTTO_ERR_NO_SESSION; /* a state without SPQR cannot send (facts 9) */
-	rc = sotto__spqr_send_blob(blob, len, rng, rng_ctx, &nb, &nlen, msg, msglen, key);
-	if (rc == 0) {
-		sotto__session_state_take_spqr(w, nb, nlen); /* no copy */
-		nb = NULL;
-	}
-	if (nb != NULL) {
-		sotto_memzero(nb, nlen);
-		free(nb);
-	}
-	return rc;
+	if (rc != 0)
+		return rc;
+	return sotto__spqr_send_inplace(sp, rng, rng_ctx, msg, msglen, key);
 }
 
-/* spqr::recv: new blob to w; *has_key says whether key was written. Every
- * SPQR failure makes the message undecryptable. */
-static int spqr_recv(const sotto_session_state *st, sotto_session_state *w, const uint8_t *msg,
-		     size_t msglen, uint8_t key[SOTTO_SPQR_KEY_BYTES], int *has_key)
+/* spqr::recv, in place like spqr_send; *has_key says whether key was
+ * written. Every SPQR failure makes the message undecryptable. */
+static int spqr_recv(sotto_session_state *w, const uint8_t *msg, size_t msglen,
+		     uint8_t key[SOTTO_SPQR_KEY_BYTES], int *has_key)
 {
-	const uint8_t *blob;
-	uint8_t *nb = NULL;
-	size_t len = 0, nlen = 0;
+	sotto_spqr_state *sp = NULL;
 	int rc;
 
 	*has_key = 0;
-	blob = sotto_session_state_spqr(st, &len);
-	if (len == 0)
-		return SOTTO_ERR_INVALID_MESSAGE;
-	rc = sotto__spqr_recv_blob(blob, len, msg, msglen, &nb, &nlen, key, has_key);
-	if (rc == 0) {
-		sotto__session_state_take_spqr(w, nb, nlen); /* no copy */
-		nb = NULL;
-	}
-	if (nb != NULL) {
-		sotto_memzero(nb, nlen);
-		free(nb);
-	}
+	rc = sotto__session_state_spqr_parsed(w, &sp);
+	if (rc == 0)
+		rc = sotto__spqr_recv_inplace(sp, msg, msglen, key, has_key);
 	if (rc != 0 && rc != SOTTO_ERR_NOMEM)
 		rc = SOTTO_ERR_INVALID_MESSAGE;
 	return rc;
@@ -132,6 +113,21 @@ static int load_record(const sotto_protocol_stores *s, const sotto_address *remo
 	int rc;
 
 	*out = NULL;
+	if (s->session.load_decoded != NULL) {
+		/* The store keeps the record decoded: work on a copy, so that a
+		 * failure leaves the store's record as it was. */
+		const sotto_session_record *r = NULL;
+
+		rc = s->session.load_decoded(s->session.ctx, remote, &r);
+		if (rc == SOTTO_ERR_NOT_FOUND)
+			return 0;
+		if (rc != 0)
+			return rc;
+		if (r == NULL)
+			return SOTTO_ERR_STORAGE;
+		*out = sotto__record_clone(r);
+		return *out != NULL ? 0 : SOTTO_ERR_NOMEM;
+	}
 	for (;;) {
 		buf = malloc(cap);
 		if (buf == NULL)
@@ -161,12 +157,22 @@ static int load_record(const sotto_protocol_stores *s, const sotto_address *remo
 	return rc;
 }
 
+/* Writes *recp. A store that keeps decoded records takes it over (*recp
+ * becomes NULL); otherwise it stays the caller's. */
 static int store_record(const sotto_protocol_stores *s, const sotto_address *remote,
-			const sotto_session_record *rec)
+			sotto_session_record **recp)
 {
+	const sotto_session_record *rec = *recp;
 	uint8_t *buf = NULL;
 	size_t len = 0;
 	int rc;
+
+	if (s->session.store_decoded != NULL) {
+		sotto_session_record *r = *recp;
+
+		*recp = NULL;
+		return s->session.store_decoded(s->session.ctx, remote, r);
+	}
 
 	/* One serialization of the current state (not a size pass and a
 	 * write pass). */
@@ -252,7 +258,7 @@ int sotto_session_process_bundle(const sotto_protocol_stores *s, const sotto_add
 	if (rc == 0)
 		rc = save_identity(s, remote, bundle->identity_key);
 	if (rc == 0)
-		rc = store_record(s, remote, rec);
+		rc = store_record(s, remote, &rec);
 done:
 	sotto_session_state_free(st);
 	sotto_session_record_free(rec);
@@ -302,7 +308,7 @@ int sotto_session_encrypt(const sotto_protocol_stores *s, const sotto_address *l
 	 * succeeds, so the state is advanced in place: a failure drops it. */
 	w = rec->current;
 	/* facts 4.2 step 2. */
-	rc = spqr_send(w, w, rng, rng_ctx, pqmsg, &pqlen, pqkey);
+	rc = spqr_send(w, rng, rng_ctx, pqmsg, &pqlen, pqkey);
 	if (rc != 0)
 		goto done;
 	pending = sotto_session_state_pending_prekey(w, NULL);
@@ -342,7 +348,7 @@ int sotto_session_encrypt(const sotto_protocol_stores *s, const sotto_address *l
 		goto done;
 	rc = save_identity(s, remote, sotto_session_state_remote_identity(rec->current));
 	if (rc == 0)
-		rc = store_record(s, remote, rec);
+		rc = store_record(s, remote, &rec);
 done:
 	if (rc != 0) {
 		if (out != NULL && outcap != 0)
@@ -430,7 +436,7 @@ static int decrypt_with_state(sotto_session_state **stp, const dec_ctx *d, int i
 	w = in_place ? *stp : sotto_session_state_copy(st);
 	if (w == NULL)
 		return SOTTO_ERR_NOMEM;
-	rc = spqr_recv(w, w, d->m->pq_ratchet, d->m->pq_ratchet ? d->m->pq_ratchet_len : 0, key,
+	rc = spqr_recv(w, d->m->pq_ratchet, d->m->pq_ratchet ? d->m->pq_ratchet_len : 0, key,
 		       &has_key);
 	if (rc == 0)
 		/* w is already a copy: no second one inside the ratchet. */
@@ -518,7 +524,7 @@ static int decrypt_signal(const sotto_protocol_stores *s, const sotto_address *l
 	if (rc == 0)
 		rc = save_identity(s, remote, sotto_session_state_remote_identity(rec->current));
 	if (rc == 0)
-		rc = store_record(s, remote, rec);
+		rc = store_record(s, remote, &rec);
 done:
 	sotto_signal_message_clear(&m);
 	sotto_session_record_free(rec);
@@ -666,7 +672,7 @@ static int decrypt_prekey(const sotto_protocol_stores *s, const sotto_address *l
 	if (rc == 0 && built && pm.has_pre_key_id)
 		rc = s->prekey.remove(s->prekey.ctx, pm.pre_key_id);
 	if (rc == 0)
-		rc = store_record(s, remote, rec);
+		rc = store_record(s, remote, &rec);
 done:
 	sotto_prekey_signal_message_clear(&pm);
 	sotto_session_state_free(st);

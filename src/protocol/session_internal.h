@@ -55,8 +55,12 @@ struct sotto_session_state {
 	int has_alice_base_key;
 	uint8_t alice_base_key[SOTTO_EC_PUBLIC_BYTES];
 
-	uint8_t *spqr; /* opaque SPQR state, heap */
-	size_t spqr_len;
+	/* The SPQR state (NULL: none): its storage form and, once a message
+	 * used it, the parsed state, which is then authoritative; the bytes are
+	 * rebuilt only when someone asks for them (storage, the accessor), so a
+	 * record kept decoded by its store is not parsed and packed per message.
+	 * A separate object, so that const accessors can refresh the bytes. */
+	struct sotto__spqr_slot *spqr;
 };
 
 /* Keyed-context versions of the KDF steps, for the per-message hot path: one
@@ -96,10 +100,13 @@ SOTTO_HIDDEN int sotto__ratchet_decrypt_inplace(sotto_session_state *w,
 						sotto_rng_fn rng, void *rng_ctx, uint8_t *out,
 						size_t outcap, size_t *outlen);
 
-/* Makes blob (malloc'd, len bytes) the state's SPQR blob without copying it;
- * the state owns it from then on. */
-SOTTO_HIDDEN void sotto__session_state_take_spqr(sotto_session_state *st, uint8_t *blob,
-						 size_t len);
+/* The parsed SPQR state of st, to be changed by the caller (it is parsed
+ * from the bytes on first use; the bytes count as outdated from then on).
+ * SOTTO_ERR_NOT_FOUND without an SPQR state, SOTTO_ERR_INVALID_ARGUMENT if
+ * the bytes do not parse, SOTTO_ERR_NOMEM. */
+struct sotto_spqr_state;
+SOTTO_HIDDEN int sotto__session_state_spqr_parsed(sotto_session_state *st,
+						  struct sotto_spqr_state **out);
 
 /* A fresh zeroed state (NULL when out of memory). */
 SOTTO_HIDDEN sotto_session_state *sotto__session_state_alloc(void);

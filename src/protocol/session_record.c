@@ -42,6 +42,29 @@ void sotto_session_record_free(sotto_session_record *rec)
 	free(rec);
 }
 
+sotto_session_record *sotto__record_clone(const sotto_session_record *rec)
+{
+	sotto_session_record *c = sotto_session_record_new();
+	size_t i;
+
+	if (c == NULL)
+		return NULL;
+	if (rec->current != NULL && (c->current = sotto_session_state_copy(rec->current)) == NULL)
+		goto fail;
+	for (i = 0; i < rec->nprev; i++) {
+		c->prev[i] = malloc(rec->prevlen[i] ? rec->prevlen[i] : 1);
+		if (c->prev[i] == NULL)
+			goto fail;
+		memcpy(c->prev[i], rec->prev[i], rec->prevlen[i]);
+		c->prevlen[i] = rec->prevlen[i];
+		c->nprev = i + 1;
+	}
+	return c;
+fail:
+	sotto_session_record_free(c);
+	return NULL;
+}
+
 const sotto_session_state *sotto_session_record_current(const sotto_session_record *rec)
 {
 	return rec ? rec->current : NULL;

@@ -27,6 +27,8 @@ SOTTO_HIDDEN int sotto__record_promote(sotto_session_record *rec, sotto_session_
  * serializing the current state once. */
 SOTTO_HIDDEN int sotto__record_serialize_alloc(const sotto_session_record *rec, uint8_t **out,
 					       size_t *outlen);
+/* A deep copy (NULL when out of memory). */
+SOTTO_HIDDEN sotto_session_record *sotto__record_clone(const sotto_session_record *rec);
 /* Removes archived state i (0 = newest), wiping it. */
 SOTTO_HIDDEN void sotto__record_remove_archived(sotto_session_record *rec, size_t i);
 

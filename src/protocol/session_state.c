@@ -4,9 +4,106 @@
 #include <string.h>
 
 #include "protocol/session_internal.h"
+#include "protocol/spqr_braid.h"
 #include "session.pb-c.h"
 #include "sotto/error.h"
 #include "sotto/util.h"
+
+struct sotto__spqr_slot {
+	uint8_t *blob; /* current unless stale */
+	size_t len;
+	sotto_spqr_state *parsed; /* NULL until a message used it */
+	int stale;		  /* parsed changed since blob was made */
+};
+
+static void blob_drop(struct sotto__spqr_slot *sl)
+{
+	if (sl->blob != NULL) {
+		sotto_memzero(sl->blob, sl->len);
+		free(sl->blob);
+	}
+	sl->blob = NULL;
+	sl->len = 0;
+}
+
+static void slot_free(struct sotto__spqr_slot *sl)
+{
+	if (sl == NULL)
+		return;
+	blob_drop(sl);
+	sotto__spqr_state_free(sl->parsed);
+	sotto_memzero(sl, sizeof(*sl));
+	free(sl);
+}
+
+/* Rebuilds the bytes from the parsed state if they are outdated. */
+static int slot_fresh(struct sotto__spqr_slot *sl)
+{
+	uint8_t *b;
+	size_t n, len = 0;
+	int rc;
+
+	if (sl == NULL || !sl->stale)
+		return 0;
+	n = sotto__spqr_state_serialized_size(sl->parsed);
+	b = malloc(n ? n : 1);
+	if (b == NULL)
+		return SOTTO_ERR_NOMEM;
+	rc = sotto__spqr_state_serialize(sl->parsed, b, n, &len);
+	if (rc != 0) {
+		sotto_memzero(b, n);
+		free(b);
+		return rc;
+	}
+	blob_drop(sl);
+	sl->blob = b;
+	sl->len = len;
+	sl->stale = 0;
+	return 0;
+}
+
+static struct sotto__spqr_slot *slot_copy(const struct sotto__spqr_slot *sl)
+{
+	struct sotto__spqr_slot *c = calloc(1, sizeof(*c));
+
+	if (c == NULL)
+		return NULL;
+	if (!sl->stale && sl->len != 0) {
+		c->blob = malloc(sl->len);
+		if (c->blob == NULL)
+			goto fail;
+		memcpy(c->blob, sl->blob, sl->len);
+		c->len = sl->len;
+	}
+	/* Cloning the parsed state is a copy; parsing it again would not be. */
+	if (sl->parsed != NULL && sotto__spqr_state_clone(&c->parsed, sl->parsed) != 0)
+		goto fail;
+	c->stale = sl->stale;
+	return c;
+fail:
+	slot_free(c);
+	return NULL;
+}
+
+int sotto__session_state_spqr_parsed(sotto_session_state *st, sotto_spqr_state **out)
+{
+	struct sotto__spqr_slot *sl = st->spqr;
+	int rc;
+
+	*out = NULL;
+	if (sl == NULL)
+		return SOTTO_ERR_NOT_FOUND;
+	if (sl->parsed == NULL) {
+		rc = sotto__spqr_state_deserialize(&sl->parsed, sl->blob, sl->len);
+		if (rc != 0)
+			return rc == SOTTO_ERR_NOMEM ? rc : SOTTO_ERR_INVALID_ARGUMENT;
+	}
+	/* The caller changes it: the bytes are outdated from now on. */
+	blob_drop(sl);
+	sl->stale = 1;
+	*out = sl->parsed;
+	return 0;
+}
 
 sotto_session_state *sotto__session_state_alloc(void)
 {
@@ -30,10 +127,7 @@ void sotto_session_state_free(sotto_session_state *st)
 		return;
 	for (i = 0; i < st->nrecv; i++)
 		chain_wipe(&st->recv[i]);
-	if (st->spqr != NULL) {
-		sotto_memzero(st->spqr, st->spqr_len);
-		free(st->spqr);
-	}
+	slot_free(st->spqr);
 	sotto_memzero(st, sizeof(*st));
 	free(st);
 }
@@ -56,7 +150,6 @@ sotto_session_state *sotto_session_state_copy(const sotto_session_state *st)
 		c->recv[i].capskipped = 0;
 	}
 	c->spqr = NULL;
-	c->spqr_len = 0;
 	for (i = 0; i < st->nrecv; i++) {
 		const sotto__receiver_chain *s = &st->recv[i];
 
@@ -70,13 +163,8 @@ sotto_session_state *sotto_session_state_copy(const sotto_session_state *st)
 		c->recv[i].nskipped = s->nskipped;
 		c->recv[i].capskipped = s->nskipped;
 	}
-	if (st->spqr_len != 0) {
-		c->spqr = malloc(st->spqr_len);
-		if (c->spqr == NULL)
-			goto fail;
-		memcpy(c->spqr, st->spqr, st->spqr_len);
-		c->spqr_len = st->spqr_len;
-	}
+	if (st->spqr != NULL && (c->spqr = slot_copy(st->spqr)) == NULL)
+		goto fail;
 	return c;
 fail:
 	sotto_session_state_free(c);
@@ -160,42 +248,36 @@ void sotto_session_state_clear_pending_prekey(sotto_session_state *st)
 
 const uint8_t *sotto_session_state_spqr(const sotto_session_state *st, size_t *len)
 {
+	/* Refreshing the bytes writes to the slot, not to *st. Without memory
+	 * for them the state reads as one without SPQR. */
+	if (st == NULL || st->spqr == NULL || slot_fresh(st->spqr) != 0) {
+		if (len != NULL)
+			*len = 0;
+		return NULL;
+	}
 	if (len != NULL)
-		*len = st ? st->spqr_len : 0;
-	return st ? st->spqr : NULL;
+		*len = st->spqr->len;
+	return st->spqr->blob;
 }
 
 int sotto_session_state_set_spqr(sotto_session_state *st, const uint8_t *blob, size_t len)
 {
-	uint8_t *n = NULL;
+	struct sotto__spqr_slot *sl = NULL;
 
 	if (st == NULL || (blob == NULL && len != 0))
 		return SOTTO_ERR_INVALID_ARGUMENT;
 	if (len != 0) {
-		n = malloc(len);
-		if (n == NULL)
+		sl = calloc(1, sizeof(*sl));
+		if (sl == NULL || (sl->blob = malloc(len)) == NULL) {
+			free(sl);
 			return SOTTO_ERR_NOMEM;
-		memcpy(n, blob, len);
+		}
+		memcpy(sl->blob, blob, len);
+		sl->len = len;
 	}
-	if (st->spqr != NULL) {
-		sotto_memzero(st->spqr, st->spqr_len);
-		free(st->spqr);
-	}
-	st->spqr = n;
-	st->spqr_len = len;
+	slot_free(st->spqr);
+	st->spqr = sl;
 	return 0;
-}
-
-void sotto__session_state_take_spqr(sotto_session_state *st, uint8_t *blob, size_t len)
-{
-	if (st->spqr != NULL) {
-		sotto_memzero(st->spqr, st->spqr_len);
-		free(st->spqr);
-	}
-	st->spqr = len != 0 ? blob : NULL;
-	st->spqr_len = len != 0 ? len : 0;
-	if (len == 0)
-		free(blob);
 }
 
 /* ---- serialization ------------------------------------------------------ */
@@ -306,9 +388,12 @@ int sotto_session_state_serialize(const sotto_session_state *st, uint8_t *out, s
 		s.has_alice_base_key = 1;
 		s.alice_base_key = bin(st->alice_base_key, SOTTO_EC_PUBLIC_BYTES);
 	}
-	if (st->spqr_len != 0) {
+	if (st->spqr != NULL) {
+		rc = slot_fresh(st->spqr);
+		if (rc != 0)
+			goto done;
 		s.has_spqr_state = 1;
-		s.spqr_state = bin(st->spqr, st->spqr_len);
+		s.spqr_state = bin(st->spqr->blob, st->spqr->len);
 	}
 	need = sotto__session__session_state__get_packed_size(&s);
 	*outlen = need;

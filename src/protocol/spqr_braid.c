@@ -695,6 +695,33 @@ int sotto__spqr_recv(sotto_spqr_state *st, const uint8_t *msg, size_t msglen,
 	return recv_core(st, msg, msglen, key, has_key, why, 0);
 }
 
+int sotto__spqr_send_inplace(sotto_spqr_state *st, sotto_rng_fn rng, void *rng_ctx,
+			     uint8_t msg[SOTTO_SPQR_MSG_MAX_BYTES], size_t *msglen,
+			     uint8_t key[SOTTO_SPQR_KEY_BYTES])
+{
+	int rc;
+
+	if (st == NULL || rng == NULL || msg == NULL || msglen == NULL || key == NULL)
+		return SOTTO_ERR_INVALID_ARGUMENT;
+	*msglen = 0;
+	rc = send_core(st, rng, rng_ctx, msg, msglen, key);
+	if (rc != 0)
+		sotto_memzero(key, SOTTO_SPQR_KEY_BYTES);
+	return rc;
+}
+
+int sotto__spqr_recv_inplace(sotto_spqr_state *st, const uint8_t *msg, size_t msglen,
+			     uint8_t key[SOTTO_SPQR_KEY_BYTES], int *has_key)
+{
+	int rc = recv_core(st, msg, msglen, key, has_key, NULL, 1);
+
+	if (rc != 0 && has_key != NULL && *has_key) {
+		sotto_memzero(key, SOTTO_SPQR_KEY_BYTES);
+		*has_key = 0;
+	}
+	return rc;
+}
+
 enum sotto_spqr_braid_state sotto__spqr_state_name(const sotto_spqr_state *st)
 {
 	return (enum sotto_spqr_braid_state)st->name;

@@ -74,6 +74,15 @@ SOTTO_HIDDEN int sotto__spqr_recv(sotto_spqr_state *st, const uint8_t *msg, size
 				  uint8_t key[SOTTO_SPQR_KEY_BYTES], int *has_key,
 				  enum sotto_spqr_chain_why *why);
 
+/* sotto__spqr_send / _recv without the working copy, for a caller that
+ * drops st on failure (st is then left half-changed). */
+SOTTO_HIDDEN int sotto__spqr_send_inplace(sotto_spqr_state *st, sotto_rng_fn rng, void *rng_ctx,
+					  uint8_t msg[SOTTO_SPQR_MSG_MAX_BYTES], size_t *msglen,
+					  uint8_t key[SOTTO_SPQR_KEY_BYTES]);
+SOTTO_HIDDEN int sotto__spqr_recv_inplace(sotto_spqr_state *st, const uint8_t *msg,
+					  size_t msglen, uint8_t key[SOTTO_SPQR_KEY_BYTES],
+					  int *has_key);
+
 /* Introspection for tests. */
 SOTTO_HIDDEN enum sotto_spqr_braid_state sotto__spqr_state_name(const sotto_spqr_state *st);
 SOTTO_HIDDEN uint64_t sotto__spqr_state_epoch(const sotto_spqr_state *st);

@@ -2,7 +2,10 @@
 /* The in-memory protocol stores: one sorted list of (kind, name, id) ->
  * bytes entries for identities, sessions and the three kinds of prekeys.
  * Kept sorted so that a dump is canonical (the same contents give the same
- * bytes whatever the order of the writes). */
+ * bytes whatever the order of the writes). Session records written by the
+ * library are kept decoded (store_decoded), so a message costs no parsing
+ * and packing of its record; they are serialized only when someone asks for
+ * the bytes (load, dump). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,6 +22,7 @@ typedef struct entry {
 	uint32_t id;
 	uint8_t *val;
 	size_t len;
+	sotto_session_record *rec; /* K_SESSION kept decoded: val is NULL then */
 } entry;
 
 struct sotto_protocol_memstore {
@@ -29,6 +33,7 @@ struct sotto_protocol_memstore {
 
 static void entry_free(entry *e)
 {
+	sotto_session_record_free(e->rec);
 	if (e->val != NULL) {
 		sotto_memzero(e->val, e->len);
 		free(e->val);
@@ -109,7 +114,10 @@ static int put(sotto_protocol_memstore *ms, uint8_t kind, const char *name, uint
 	}
 	if (*pp != NULL && c == 0) {
 		e = *pp;
-		sotto_memzero(e->val, e->len);
+		sotto_session_record_free(e->rec);
+		e->rec = NULL;
+		if (e->val != NULL)
+			sotto_memzero(e->val, e->len);
 		free(e->val);
 		e->val = copy;
 		e->len = len;
@@ -205,6 +213,8 @@ static int sess_load(void *ctx, const sotto_address *addr, uint8_t *buf, size_t 
 
 	if (e == NULL)
 		return SOTTO_ERR_NOT_FOUND;
+	if (e->rec != NULL)
+		return sotto_session_record_serialize(e->rec, buf, cap, len);
 	*len = e->len;
 	if (cap < e->len)
 		return SOTTO_ERR_BUFFER_TOO_SMALL;
@@ -215,6 +225,49 @@ static int sess_load(void *ctx, const sotto_address *addr, uint8_t *buf, size_t 
 static int sess_store(void *ctx, const sotto_address *addr, const uint8_t *rec, size_t len)
 {
 	return put(ctx, K_SESSION, addr->name, addr->device_id, rec, len);
+}
+
+static int sess_load_decoded(void *ctx, const sotto_address *addr,
+			     const sotto_session_record **rec)
+{
+	entry *e = find(ctx, K_SESSION, addr->name, addr->device_id);
+	sotto_session_record *r = NULL;
+	int rc;
+
+	*rec = NULL;
+	if (e == NULL)
+		return SOTTO_ERR_NOT_FOUND;
+	if (e->rec == NULL) {
+		/* Written as bytes (sess_store): decode once and keep it. */
+		rc = sotto_session_record_deserialize(&r, e->val, e->len);
+		if (rc != 0)
+			return rc == SOTTO_ERR_NOMEM ? rc : SOTTO_ERR_STORAGE;
+		sotto_memzero(e->val, e->len);
+		free(e->val);
+		e->val = NULL;
+		e->len = 0;
+		e->rec = r;
+	}
+	*rec = e->rec;
+	return 0;
+}
+
+static int sess_store_decoded(void *ctx, const sotto_address *addr, sotto_session_record *rec)
+{
+	entry *e;
+	int rc;
+
+	/* put() makes or replaces the entry (with no bytes), then it takes rec. */
+	rc = put(ctx, K_SESSION, addr->name, addr->device_id, NULL, 0);
+	if (rc != 0) {
+		sotto_session_record_free(rec);
+		return rc;
+	}
+	e = find(ctx, K_SESSION, addr->name, addr->device_id);
+	free(e->val);
+	e->val = NULL;
+	e->rec = rec;
+	return 0;
 }
 
 /* ---- prekeys (kept in their serialized record forms) -------------------- */
@@ -327,6 +380,8 @@ void sotto_protocol_memstore_tables(sotto_protocol_memstore *ms, sotto_protocol_
 	s->session.ctx = ms;
 	s->session.load = sess_load;
 	s->session.store = sess_store;
+	s->session.load_decoded = sess_load_decoded;
+	s->session.store_decoded = sess_store_decoded;
 	s->prekey.ctx = ms;
 	s->prekey.load = pk_load;
 	s->prekey.store = pk_store;
@@ -351,18 +406,35 @@ static uint8_t *put32(uint8_t *p, uint32_t v)
 	return p + 4;
 }
 
+/* An entry's bytes: its value, or its decoded record serialized. */
+static int entry_len(const entry *e, size_t *len)
+{
+	int rc;
+
+	if (e->rec == NULL) {
+		*len = e->len;
+		return 0;
+	}
+	rc = sotto_session_record_serialize(e->rec, NULL, 0, len);
+	return rc == SOTTO_ERR_BUFFER_TOO_SMALL ? 0 : (rc == 0 ? SOTTO_ERR_INTERNAL : rc);
+}
+
 int sotto_protocol_memstore_dump(const sotto_protocol_memstore *ms, uint8_t **out, size_t *outlen)
 {
 	const entry *e;
-	size_t need = sizeof(ms->local.pub) + 4;
+	size_t need = sizeof(ms->local.pub) + 4, len;
 	uint8_t *buf, *p;
+	int rc;
 
 	if (ms == NULL || out == NULL || outlen == NULL)
 		return SOTTO_ERR_INVALID_ARGUMENT;
 	*out = NULL;
 	*outlen = 0;
-	for (e = ms->head; e != NULL; e = e->next)
-		need += 1 + 4 + strlen(e->name) + 4 + 4 + e->len;
+	for (e = ms->head; e != NULL; e = e->next) {
+		if ((rc = entry_len(e, &len)) != 0)
+			return rc;
+		need += 1 + 4 + strlen(e->name) + 4 + 4 + len;
+	}
 	buf = malloc(need);
 	if (buf == NULL)
 		return SOTTO_ERR_NOMEM;
@@ -376,11 +448,23 @@ int sotto_protocol_memstore_dump(const sotto_protocol_memstore *ms, uint8_t **ou
 		p = put32(p, (uint32_t)nl);
 		memcpy(p, e->name, nl);
 		p = put32(p + nl, e->id);
-		p = put32(p, (uint32_t)e->len);
-		memcpy(p, e->val, e->len);
-		p += e->len;
+		if ((rc = entry_len(e, &len)) != 0)
+			goto fail;
+		p = put32(p, (uint32_t)len);
+		if (e->rec != NULL) {
+			rc = sotto_session_record_serialize(e->rec, p, len, &len);
+			if (rc != 0)
+				goto fail;
+		} else if (len != 0) {
+			memcpy(p, e->val, len);
+		}
+		p += len;
 	}
 	*out = buf;
 	*outlen = need;
 	return 0;
+fail:
+	sotto_memzero(buf, need);
+	free(buf);
+	return rc;
 }
