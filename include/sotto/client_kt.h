@@ -11,7 +11,10 @@
  *    (older, replayed heads and forks are refused and raise an alarm);
  *  - monitors its own account: it reads every leaf appended to the log since
  *    its last check, recomputes the signed root from them, and raises an
- *    alarm for any device or identity key of its account that it did not add;
+ *    alarm for any device or identity key of its account that it did not add,
+ *    and for its own device logged with a transport (Noise) key not its own;
+ *    a logged transport key change of another device of the account is shown
+ *    too (SOTTO_CLIENT_KT_TRANSPORT_CHANGE);
  *    it does not encrypt to such a device until the user decides;
  *  - puts its head inside its end-to-end encrypted messages and checks the
  *    heads of its contacts against its own view (a server that shows
@@ -30,7 +33,7 @@
 extern "C" {
 #endif
 
-#define SOTTO_CLIENT_KT_KEY_BYTES 32 /* the server's KT key, X25519 form */
+#define SOTTO_CLIENT_KT_KEY_BYTES 32 /* the server's KT key, an Ed25519 public key */
 
 /* Pins the server's KT key (base64 as sottod prints it on its `kt-key`
  * line: parse with sotto_client_parse_server_key). Call it on a new profile
@@ -65,6 +68,8 @@ enum sotto_client_kt_alarm_kind {
 	SOTTO_CLIENT_KT_FORK = 4,         /* two heads that cannot be one append-only log */
 	SOTTO_CLIENT_KT_STALE = 5,        /* an older head than ours was presented (replay) */
 	SOTTO_CLIENT_KT_BAD_HEAD = 6,     /* a head not signed by the pinned KT key */
+	SOTTO_CLIENT_KT_TRANSPORT_CHANGE = 7, /* a device of ours logged with a new transport
+					       * (Noise) key under the same identity key */
 };
 
 enum sotto_client_kt_alarm_state {

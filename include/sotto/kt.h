@@ -178,14 +178,22 @@ SOTTO_EXPORT sotto_kt_store sotto_kt_memstore_store(sotto_kt_memstore *ms);
 SOTTO_EXPORT size_t sotto_kt_memstore_bytes(const sotto_kt_memstore *ms);
 
 /* ---- Signed tree heads ---------------------------------------------------
- * Encoding (version 1), all integers big-endian, 81 bytes:
- *   u8 version (1) | log_id[32] | u64 size | root[32] | u64 timestamp_ms
- * A signed head is that encoding followed by a 64-byte XEdDSA signature by the
- * server's KT key over "sotto-kt-sth-v1" (15 bytes) || encoding. */
-#define SOTTO_KT_HEAD_VERSION 1
+ * The server's KT key is an Ed25519 key (RFC 8032; sotto/ed25519.h): a 32-byte
+ * seed on the server, a 32-byte public key that clients pin. The log id is the
+ * key id: SHA-256("sotto-kt-log-id" || 0xED || pub), so every head names the
+ * key (and algorithm) that signed it.
+ * Encoding (version 2), all integers big-endian, 81 bytes:
+ *   u8 version (2) | log_id[32] | u64 size | root[32] | u64 timestamp_ms
+ * A signed head is that encoding followed by a 64-byte Ed25519 signature by
+ * the KT key over "sotto-kt-sth-v2" (15 bytes) || encoding. Version 1 (an
+ * XEdDSA signature by an X25519 key, log id type byte 0x05) was never
+ * deployed and is not accepted. */
+#define SOTTO_KT_HEAD_VERSION 2
 #define SOTTO_KT_LOG_ID_BYTES 32
 #define SOTTO_KT_HEAD_BYTES 81
 #define SOTTO_KT_SIGNED_HEAD_BYTES (SOTTO_KT_HEAD_BYTES + 64)
+#define SOTTO_KT_KEY_BYTES 32         /* Ed25519 seed or public key */
+#define SOTTO_KT_KEY_TYPE_ED25519 0xED /* the type byte in the log id */
 
 typedef struct sotto_kt_head {
 	uint8_t log_id[SOTTO_KT_LOG_ID_BYTES];
@@ -199,7 +207,7 @@ typedef struct sotto_kt_signed_head {
 	uint8_t sig[64];
 } sotto_kt_signed_head;
 
-/* The conventional log id: SHA-256("sotto-kt-log-id" || 0x05 || pub). */
+/* The log id of the Ed25519 KT public key pub (see above). */
 SOTTO_EXPORT SOTTO_WARN_UNUSED int sotto_kt_log_id(uint8_t out[SOTTO_KT_LOG_ID_BYTES],
 						   const uint8_t pub[32]);
 
@@ -211,15 +219,15 @@ SOTTO_EXPORT void sotto_kt_signed_head_encode(uint8_t out[SOTTO_KT_SIGNED_HEAD_B
 SOTTO_EXPORT SOTTO_WARN_UNUSED int sotto_kt_signed_head_decode(sotto_kt_signed_head *sh,
 							       const uint8_t *in, size_t len);
 
-/* Signs h with the server's KT private key (X25519 form, 32 bytes); rng
- * supplies XEdDSA's 64 random bytes. SOTTO_ERR_INVALID_MESSAGE for a head of
- * size 0 whose root is not the empty root. */
+/* Signs h with the server's KT key (the Ed25519 seed; signing is
+ * deterministic). SOTTO_ERR_INVALID_MESSAGE for a head of size 0 whose root
+ * is not the empty root. */
 SOTTO_EXPORT SOTTO_WARN_UNUSED int sotto_kt_head_sign(sotto_kt_signed_head *out,
 						      const sotto_kt_head *h,
-						      const uint8_t priv[32], sotto_rng_fn rng,
-						      void *rng_ctx);
-/* 0 iff the signature is valid under pub (X25519 form), the log id equals
- * log_id, and a size-0 head carries the empty root. Errors:
+						      const uint8_t seed[SOTTO_KT_KEY_BYTES]);
+/* 0 iff the signature is valid under the Ed25519 public key pub (strict
+ * RFC 8032 verification), the log id equals log_id, and a size-0 head carries
+ * the empty root. Errors:
  * SOTTO_ERR_INVALID_SIGNATURE, SOTTO_ERR_INVALID_MESSAGE (wrong log, bad
  * empty root). */
 SOTTO_EXPORT SOTTO_WARN_UNUSED int sotto_kt_head_verify(const sotto_kt_signed_head *sh,
@@ -266,14 +274,21 @@ SOTTO_EXPORT SOTTO_WARN_UNUSED int sotto_kt_view_check_peer(const sotto_kt_view 
 							    const uint8_t *proof, size_t count);
 
 /* ---- KT leaves -------------------------------------------------------------
- * One log entry per binding the server hands out. Encoding (version 1), fixed
- * 63 bytes, integers big-endian:
- *   u8 version (1) | u8 event | account[16] | u32 device_id |
- *   identity_key[33] (0x05 || u) | u64 timestamp_ms
+ * One log entry per binding the server hands out. Encoding (version 2), fixed
+ * 95 bytes, integers big-endian:
+ *   u8 version (2) | u8 event | account[16] | u32 device_id |
+ *   identity_key[33] (0x05 || u) | transport_key[32] | u64 timestamp_ms
+ * transport_key is the device's Noise static public key (X25519), the key
+ * the server authenticates the device's connections with. ADD leaves carry
+ * the key the device registered or linked with; REMOVE and KEY_CHANGE leaves
+ * the device's key at that moment (all zero in a REMOVE leaf of a device that
+ * had no earlier leaf). Version 1 (63 bytes, without transport_key) was never
+ * deployed and is not parsed.
  * The leaf hash is sotto_kt_leaf_hash over these bytes. */
-#define SOTTO_KT_LEAF_VERSION 1
-#define SOTTO_KT_LEAF_BYTES 63
+#define SOTTO_KT_LEAF_VERSION 2
+#define SOTTO_KT_LEAF_BYTES 95
 #define SOTTO_KT_ACCOUNT_BYTES 16
+#define SOTTO_KT_TRANSPORT_KEY_BYTES 32
 
 enum sotto_kt_event {
 	SOTTO_KT_EVENT_ADD = 1,        /* device added (registration or link) */
@@ -286,6 +301,7 @@ typedef struct sotto_kt_leaf {
 	uint8_t account[SOTTO_KT_ACCOUNT_BYTES];
 	uint32_t device_id;
 	uint8_t identity_key[33];
+	uint8_t transport_key[SOTTO_KT_TRANSPORT_KEY_BYTES];
 	uint64_t timestamp_ms;
 } sotto_kt_leaf;
 

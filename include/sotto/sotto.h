@@ -6,6 +6,7 @@
 #include "sotto/aead.h"
 #include "sotto/aes.h"
 #include "sotto/curve.h"
+#include "sotto/ed25519.h"
 #include "sotto/error.h"
 #include "sotto/export.h"
 #include "sotto/fingerprint.h"

@@ -23,6 +23,7 @@
 
 #include "client/engine_internal.h"
 #include "sotto/client_kt.h"
+#include "sotto/curve.h"
 #include "sotto/error.h"
 #include "sotto/kt.h"
 #include "sotto/util.h"
@@ -666,6 +667,64 @@ struct own_entry {
 	uint64_t index;
 };
 
+/* The transport (Noise static) key each device of our account was last
+ * logged with: 128 slots of a flag byte and 32 key bytes ("tkeys"). */
+#define TKEY_SLOT 33
+static int tkeys_load(sotto_client *c, uint8_t t[128 * TKEY_SLOT])
+{
+	uint8_t *v = NULL;
+	size_t n = 0;
+	memset(t, 0, 128 * TKEY_SLOT);
+	int rc = kv_get(c, "tkeys", &v, &n);
+	if (rc == SOTTO_ERR_NOT_FOUND)
+		return 0;
+	if (rc == 0 && n == 128 * TKEY_SLOT)
+		memcpy(t, v, n);
+	else if (rc == 0)
+		rc = SOTTO_ERR_STORAGE;
+	free(v);
+	return rc;
+}
+
+/* Transport keys: our own device must be logged with exactly the Noise key
+ * we connect with (another key under our device id is a device the server
+ * made up to stand in for us: a ghost); another device of ours whose
+ * transport key changed while its identity key stayed is shown to the user
+ * (legitimate clients never rotate it, so it means the server lets a new
+ * key log in as that device). */
+static int check_transport(sotto_client *c, struct eng_kt *k, const sotto_kt_leaf *l,
+	uint64_t index, const uint8_t own_tkey[32], uint8_t *tkeys, int *tkeys_changed)
+{
+	uint8_t *slot = l->device_id < 128 ? tkeys + (size_t)l->device_id * TKEY_SLOT : NULL;
+	int rc = 0;
+
+	if (l->event != SOTTO_KT_EVENT_REMOVE && own_tkey != NULL &&
+		l->device_id == c->device_id &&
+		!sotto_memeq(l->transport_key, own_tkey, SOTTO_KT_TRANSPORT_KEY_BYTES))
+		rc = alarm_raise(c, k, SOTTO_CLIENT_KT_GHOST_DEVICE, c->acct, l->device_id,
+			l->identity_key, index,
+			"log entry %llu binds this device (%u) to a transport key that is not "
+			"this device's: the server lets another device connect as you",
+			(unsigned long long)index, (unsigned)l->device_id);
+	else if (l->event != SOTTO_KT_EVENT_ADD && slot != NULL && slot[0] &&
+		 !sotto_memeq(slot + 1, l->transport_key, SOTTO_KT_TRANSPORT_KEY_BYTES) &&
+		 l->device_id != c->device_id)
+		rc = alarm_raise(c, k, SOTTO_CLIENT_KT_TRANSPORT_CHANGE, c->acct, l->device_id,
+			l->identity_key, index,
+			"log entry %llu changes the transport key of device %u of your account "
+			"(same identity key)",
+			(unsigned long long)index, (unsigned)l->device_id);
+	if (slot != NULL && l->event != SOTTO_KT_EVENT_REMOVE) {
+		slot[0] = 1;
+		memcpy(slot + 1, l->transport_key, SOTTO_KT_TRANSPORT_KEY_BYTES);
+		*tkeys_changed = 1;
+	} else if (slot != NULL && slot[0]) {
+		slot[0] = 0; /* removed: a later ADD is a new device */
+		*tkeys_changed = 1;
+	}
+	return rc;
+}
+
 static int check_own(sotto_client *c, struct eng_kt *k, const struct own_entry *e,
 	const uint8_t ours[33], uint8_t exp[128], int *exp_changed)
 {
@@ -784,11 +843,25 @@ static int monitor(sotto_client *c, struct eng_kt *k)
 			(unsigned long long)sh.head.size);
 		rc = SOTTO_ERR_KT_FORK;
 	}
-	for (size_t i = 0; rc == 0 && i < n_own; i++)
+	uint8_t tkeys[128 * TKEY_SLOT], own_tkey[32];
+	int tkeys_changed = 0, have_tkey = 0;
+	if (rc == 0)
+		rc = tkeys_load(c, tkeys);
+	if (rc == 0 && c->has_noise) {
+		rc = sotto_x25519_public(own_tkey, c->noise_priv);
+		have_tkey = rc == 0;
+	}
+	for (size_t i = 0; rc == 0 && i < n_own; i++) {
 		rc = check_own(c, k, &own[i], ours, exp, &exp_changed);
+		if (rc == 0)
+			rc = check_transport(c, k, &own[i].leaf, own[i].index,
+				have_tkey ? own_tkey : NULL, tkeys, &tkeys_changed);
+	}
 	free(own);
 	if (rc == 0 && exp_changed)
 		rc = kv_put(c, "expect", exp, sizeof exp);
+	if (rc == 0 && tkeys_changed)
+		rc = kv_put(c, "tkeys", tkeys, sizeof tkeys);
 	if (rc == 0)
 		rc = frontier_save(c, &f);
 	return rc;

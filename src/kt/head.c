@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "sotto/curve.h"
+#include "sotto/ed25519.h"
 #include "sotto/error.h"
 #include "sotto/hash.h"
 #include "sotto/kt.h"
@@ -14,7 +15,7 @@
 
 /* Domain separation: the KT key signs nothing else, but a label makes the
  * signed bytes unmistakable should the key ever be reused. */
-static const char STH_LABEL[] = "sotto-kt-sth-v1";
+static const char STH_LABEL[] = "sotto-kt-sth-v2";
 #define STH_LABEL_LEN (sizeof(STH_LABEL) - 1)
 static const char LOG_ID_LABEL[] = "sotto-kt-log-id";
 
@@ -49,7 +50,9 @@ static uint32_t get32(const uint8_t *p)
 
 int sotto_kt_log_id(uint8_t out[SOTTO_KT_LOG_ID_BYTES], const uint8_t pub[32])
 {
-	static const uint8_t type = SOTTO_CURVE_KEY_TYPE_DJB;
+	/* The key's type byte: 0xED, Ed25519 (version 1 heads used 0x05, an
+	 * X25519 key signing with XEdDSA), so a log id names key and algorithm. */
+	static const uint8_t type = SOTTO_KT_KEY_TYPE_ED25519;
 	if (out == NULL || pub == NULL)
 		return SOTTO_ERR_INVALID_ARGUMENT;
 	sotto_iov parts[3] = { { LOG_ID_LABEL, sizeof(LOG_ID_LABEL) - 1 }, { &type, 1 }, { pub, 32 } };
@@ -102,22 +105,18 @@ static int empty_root_ok(const sotto_kt_head *h)
 	return h->size != 0 || sotto_memeq(h->root, e, HB);
 }
 
-int sotto_kt_head_sign(sotto_kt_signed_head *out, const sotto_kt_head *h, const uint8_t priv[32],
-		       sotto_rng_fn rng, void *rng_ctx)
+int sotto_kt_head_sign(sotto_kt_signed_head *out, const sotto_kt_head *h,
+		       const uint8_t seed[SOTTO_KT_KEY_BYTES])
 {
-	if (out == NULL || h == NULL || priv == NULL || rng == NULL)
+	if (out == NULL || h == NULL || seed == NULL)
 		return SOTTO_ERR_INVALID_ARGUMENT;
 	if (!empty_root_ok(h))
 		return SOTTO_ERR_INVALID_MESSAGE;
-	uint8_t msg[STH_LABEL_LEN + SOTTO_KT_HEAD_BYTES], z[SOTTO_XEDDSA_RANDOM_BYTES];
-	signed_bytes(msg, h);
-	int rc = rng(rng_ctx, z, sizeof(z));
-	if (rc == 0) {
-		sotto_kt_head hc = *h; /* out may alias h */
-		rc = sotto_xeddsa_sign(out->sig, priv, msg, sizeof(msg), z);
-		out->head = hc;
-	}
-	sotto_memzero(z, sizeof(z));
+	uint8_t msg[STH_LABEL_LEN + SOTTO_KT_HEAD_BYTES];
+	sotto_kt_head hc = *h; /* out may alias h */
+	signed_bytes(msg, &hc);
+	int rc = sotto_ed25519_sign(out->sig, seed, msg, sizeof(msg));
+	out->head = hc;
 	if (rc != 0)
 		sotto_memzero(out->sig, sizeof(out->sig));
 	return rc > 0 ? SOTTO_ERR_INTERNAL : rc;
@@ -130,7 +129,7 @@ int sotto_kt_head_verify(const sotto_kt_signed_head *sh, const uint8_t pub[32],
 		return SOTTO_ERR_INVALID_ARGUMENT;
 	uint8_t msg[STH_LABEL_LEN + SOTTO_KT_HEAD_BYTES];
 	signed_bytes(msg, &sh->head);
-	if (sotto_xeddsa_verify(pub, msg, sizeof(msg), sh->sig) != 0)
+	if (sotto_ed25519_verify(pub, msg, sizeof(msg), sh->sig) != 0)
 		return SOTTO_ERR_INVALID_SIGNATURE;
 	if (!sotto_memeq(sh->head.log_id, log_id, SOTTO_KT_LOG_ID_BYTES) || !empty_root_ok(&sh->head))
 		return SOTTO_ERR_INVALID_MESSAGE;
@@ -266,7 +265,8 @@ int sotto_kt_leaf_encode(uint8_t out[SOTTO_KT_LEAF_BYTES], const sotto_kt_leaf *
 	memcpy(out + 2, leaf->account, SOTTO_KT_ACCOUNT_BYTES);
 	put32(out + 18, leaf->device_id);
 	memcpy(out + 22, leaf->identity_key, 33);
-	put64(out + 55, leaf->timestamp_ms);
+	memcpy(out + 55, leaf->transport_key, SOTTO_KT_TRANSPORT_KEY_BYTES);
+	put64(out + 87, leaf->timestamp_ms);
 	return 0;
 }
 
@@ -281,7 +281,8 @@ int sotto_kt_leaf_decode(sotto_kt_leaf *leaf, const uint8_t *in, size_t len)
 	memcpy(leaf->account, in + 2, SOTTO_KT_ACCOUNT_BYTES);
 	leaf->device_id = get32(in + 18);
 	memcpy(leaf->identity_key, in + 22, 33);
-	leaf->timestamp_ms = get64(in + 55);
+	memcpy(leaf->transport_key, in + 55, SOTTO_KT_TRANSPORT_KEY_BYTES);
+	leaf->timestamp_ms = get64(in + 87);
 	return 0;
 }
 

@@ -413,7 +413,7 @@ static int raw_rewrite(struct sotto_server *s, uint64_t index, const uint8_t key
 		rc = sotto__kt_read_root(db, size, head.root);
 	}
 	if (rc == 0)
-		rc = sotto_kt_head_sign(&sh, &head, s->kt_priv, sotto_rng_system, NULL);
+		rc = sotto_kt_head_sign(&sh, &head, s->kt_priv);
 	if (rc == 0) {
 		sotto_kt_signed_head_encode(sthenc, &sh);
 		rc = exec_bind(db, "INSERT OR REPLACE INTO kt_head (id, size, sth) VALUES (1, ?1, ?2)",
@@ -474,7 +474,7 @@ static int fork_sign(struct fork *f, struct sotto_server *s)
 	if (rc == 0)
 		rc = sotto_kt_memstore_root(f->ms, h.root);
 	if (rc == 0)
-		rc = sotto_kt_head_sign(&f->head, &h, s->kt_priv, sotto_rng_system, NULL);
+		rc = sotto_kt_head_sign(&f->head, &h, s->kt_priv);
 	if (rc == 0)
 		f->has_head = 1;
 	return rc;
@@ -683,6 +683,7 @@ static int do_ghost(struct sotto_server *s, char **tok, int n, int first)
 		memcpy(leaf.account, acct, 16);
 		leaf.device_id = id;
 		memcpy(leaf.identity_key, nd.identity_key, 33);
+		memcpy(leaf.transport_key, nd.noise_key, SOTTO_KT_TRANSPORT_KEY_BYTES);
 		leaf.timestamp_ms = wall_ms();
 		rc = fork_get(s, victim, &leaf, &f);
 		if (rc == 0)
@@ -691,7 +692,7 @@ static int do_ghost(struct sotto_server *s, char **tok, int n, int first)
 	return rc;
 }
 
-/* swap-key ACCOUNT DEVICE_ID VICTIM NEW_IDENTITY_KEY MODE */
+/* swap-key ACCOUNT DEVICE_ID VICTIM NEW_IDENTITY_KEY MODE (nolog, log, transport) */
 static int do_swap(struct sotto_server *s, char **tok, int n, int first)
 {
 	struct swap w;
@@ -707,18 +708,47 @@ static int do_swap(struct sotto_server *s, char **tok, int n, int first)
 		logged = 0;
 	else if (strcmp(tok[5], "log") == 0 && dev != 0)
 		logged = 1;
+	else if (strcmp(tok[5], "transport") == 0 && dev != 0)
+		logged = 2;
 	else
 		return SOTTO_ERR_INVALID_ARGUMENT;
-	if (g_nswaps == MAX_SWAPS)
-		return SOTTO_ERR_LIMIT;
-	g_swaps[g_nswaps++] = w;
+	if (logged == 2 && !first)
+		return 0;
+	if (logged != 2) {
+		if (g_nswaps == MAX_SWAPS)
+			return SOTTO_ERR_LIMIT;
+		g_swaps[g_nswaps++] = w;
+	}
 	if (logged && first) {
+		/* The device's real row: a logged swap keeps its transport key
+		 * (only the identity key is swapped); "transport" keeps the
+		 * identity key and logs a transport key of the operator's. */
+		sotto_store_device devs[SOTTO_STORE_MAX_DEVICE_ID];
 		sotto_kt_leaf leaf;
+		size_t nd = 0;
+		int rc = sotto_store_device_list(s->store, w.account, 0, devs,
+			SOTTO_STORE_MAX_DEVICE_ID, &nd);
+		if (rc != 0)
+			return rc;
 		memset(&leaf, 0, sizeof leaf);
+		for (size_t i = 0; i < nd; i++)
+			if (devs[i].device_id == w.device) {
+				memcpy(leaf.identity_key, devs[i].identity_key, 33);
+				memcpy(leaf.transport_key, devs[i].noise_key,
+					SOTTO_KT_TRANSPORT_KEY_BYTES);
+			}
+		if (leaf.identity_key[0] != 0x05)
+			return SOTTO_ERR_NOT_FOUND;
 		leaf.event = SOTTO_KT_EVENT_KEY_CHANGE;
 		memcpy(leaf.account, w.account, 16);
 		leaf.device_id = w.device;
-		memcpy(leaf.identity_key, w.key, 33);
+		if (logged == 1) {
+			memcpy(leaf.identity_key, w.key, 33);
+		} else {
+			/* The operator's transport key: the last 32 bytes of
+			 * NEW_IDENTITY_KEY, a key the device never had. */
+			memcpy(leaf.transport_key, w.key + 1, SOTTO_KT_TRANSPORT_KEY_BYTES);
+		}
 		leaf.timestamp_ms = wall_ms();
 		return raw_append(s, &leaf);
 	}

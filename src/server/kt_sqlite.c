@@ -13,7 +13,7 @@
 #ifdef SOTTO_KT_EVIL /* test-only malicious build (tests/evil) */
 #include "server/kt_evil.h"
 #endif
-#include "sotto/curve.h"
+#include "sotto/ed25519.h"
 #include "sotto/error.h"
 #include "sotto/util.h"
 
@@ -25,6 +25,7 @@ enum {
 	W_LEAF_INSERT,
 	W_NODE_INSERT,
 	W_IDENTITY,
+	W_LAST_LEAF,
 	W_HEAD_GET,
 	W_HEAD_PUT,
 	W__COUNT
@@ -35,7 +36,10 @@ static const char *const wsql[W__COUNT] = {
 	[W_LEAF_INSERT] = ("INSERT INTO kt_leaves (idx, account, device_id, event, leaf, ts) "
 			   "VALUES (?1, ?2, ?3, ?4, ?5, ?6)"),
 	[W_NODE_INSERT] = "INSERT INTO kt_nodes (id, hash) VALUES (?1, ?2)",
-	[W_IDENTITY] = "SELECT identity_key FROM devices WHERE account_id = ?1 AND device_id = ?2",
+	[W_IDENTITY] = ("SELECT identity_key, noise_key FROM devices WHERE account_id = ?1 AND "
+			"device_id = ?2"),
+	[W_LAST_LEAF] = ("SELECT leaf FROM kt_leaves WHERE account = ?1 AND device_id = ?2 "
+			 "ORDER BY idx DESC LIMIT 1"),
 	[W_HEAD_GET] = "SELECT size, sth FROM kt_head WHERE id = 1",
 	[W_HEAD_PUT] = "INSERT OR REPLACE INTO kt_head (id, size, sth) VALUES (1, ?1, ?2)",
 };
@@ -151,7 +155,7 @@ int sotto__kt_log_new(struct sotto__kt_log **out, const uint8_t *priv)
 		return SOTTO_ERR_NOMEM;
 	if (priv != NULL) {
 		memcpy(kt->priv, priv, 32);
-		rc = sotto_x25519_public(kt->pub, kt->priv);
+		rc = sotto_ed25519_public(kt->pub, kt->priv);
 		if (rc == 0)
 			rc = sotto_kt_log_id(kt->log_id, kt->pub);
 		kt->has_key = 1;
@@ -248,6 +252,38 @@ static int frontier_sync(struct sotto__kt_log *kt, sqlite3 *db, uint64_t *size)
 	return rc;
 }
 
+/* An unlinked device's row has lost its Noise key (unlinking clears it so
+ * the key can no longer log in); its REMOVE leaf carries the key of its
+ * latest leaf instead, i.e. the transport key it was removed with. Zeros if
+ * the device was never logged. */
+static int last_transport_key(struct sotto__kt_log *kt, sqlite3 *db, const uint8_t account[16],
+	uint32_t device_id, uint8_t key[SOTTO_KT_TRANSPORT_KEY_BYTES])
+{
+	sotto_kt_leaf prev;
+	sqlite3_stmt *st;
+	int rc = wstmt(kt, db, W_LAST_LEAF, &st);
+
+	if (rc != 0)
+		return rc;
+	memset(key, 0, SOTTO_KT_TRANSPORT_KEY_BYTES);
+	if (sqlite3_bind_blob(st, 1, account, 16, SQLITE_STATIC) != SQLITE_OK ||
+		sqlite3_bind_int64(st, 2, device_id) != SQLITE_OK)
+		return SOTTO_ERR_STORAGE;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		rc = sotto_kt_leaf_decode(&prev, sqlite3_column_blob(st, 0),
+			(size_t)sqlite3_column_bytes(st, 0));
+		if (rc == 0)
+			memcpy(key, prev.transport_key, SOTTO_KT_TRANSPORT_KEY_BYTES);
+		else
+			rc = SOTTO_ERR_STORAGE;
+	} else {
+		rc = rc == SQLITE_DONE ? 0 : map_sql(rc);
+	}
+	sqlite3_reset(st);
+	return rc;
+}
+
 int sotto__kt_log_device(struct sotto__kt_log *kt, sqlite3 *db, const uint8_t account[16],
 	uint32_t device_id, int event, int64_t now_ms)
 {
@@ -283,7 +319,15 @@ int sotto__kt_log_device(struct sotto__kt_log *kt, sqlite3 *db, const uint8_t ac
 		return SOTTO_ERR_STORAGE;
 	}
 	memcpy(leaf.identity_key, sqlite3_column_blob(st, 0), 33);
+	int have_noise = sqlite3_column_bytes(st, 1) == SOTTO_KT_TRANSPORT_KEY_BYTES;
+	if (have_noise)
+		memcpy(leaf.transport_key, sqlite3_column_blob(st, 1), SOTTO_KT_TRANSPORT_KEY_BYTES);
 	sqlite3_reset(st);
+	if (!have_noise) {
+		rc = last_transport_key(kt, db, account, device_id, leaf.transport_key);
+		if (rc != 0)
+			return rc;
+	}
 #ifdef SOTTO_KT_EVIL /* test-only: ghost device without a log entry */
 	if (sotto__evil_skip_leaf(account, device_id, event, leaf.identity_key))
 		return 0;
@@ -371,7 +415,7 @@ int sotto__kt_log_seal(struct sotto__kt_log *kt, sqlite3 *db)
 	h.timestamp_ms = have_prev && prev.head.timestamp_ms > now ? prev.head.timestamp_ms : now;
 	rc = sotto_kt_frontier_root(&kt->f, h.root);
 	if (rc == 0)
-		rc = sotto_kt_head_sign(&sh, &h, kt->priv, sotto_rng_system, NULL);
+		rc = sotto_kt_head_sign(&sh, &h, kt->priv);
 	if (rc != 0)
 		return rc;
 #ifdef SOTTO_KT_EVIL /* test-only: keep every head for replay */
@@ -544,13 +588,13 @@ int sotto__kt_key_load(const char *dir, uint8_t priv[32], uint8_t pub[32], char 
 			snprintf(err, errcap, "%s: not a 32-byte key file", path);
 			return SOTTO_ERR_INVALID_KEY;
 		}
-		return sotto_x25519_public(pub, priv);
+		return sotto_ed25519_public(pub, priv);
 	}
 	if (errno != ENOENT) {
 		snprintf(err, errcap, "%s: %s", path, strerror(errno));
 		return SOTTO_ERR_STORAGE;
 	}
-	rc = sotto_x25519_keypair(pub, priv);
+	rc = sotto_ed25519_keypair(pub, priv);
 	if (rc != 0)
 		return rc;
 	snprintf(tmp, sizeof tmp, "%s.tmp", path);

@@ -4,7 +4,7 @@
  *
  * Tables (schema migration SOTTO__KT_MIGRATION):
  *   kt_leaves (idx, account, device_id, event, leaf, ts): one row per leaf,
- *     idx = 0, 1, 2, ... with no gap; leaf is the 63-byte sotto_kt_leaf
+ *     idx = 0, 1, 2, ... with no gap; leaf is the 95-byte sotto_kt_leaf
  *     encoding; (account, device_id, idx) is indexed so the latest leaf of a
  *     device is one index seek.
  *   kt_nodes (id, hash): every complete aligned subtree sotto_kt_frontier_append
@@ -16,7 +16,7 @@
  * transaction of the change it records, and sotto__kt_log_seal just before
  * every COMMIT; the head is thus signed and committed with the leaves, so a
  * committed leaf is always covered by the committed head, and readers never
- * sign. One head per group commit (not per leaf): XEdDSA costs ~0.1 ms, the
+ * sign. One head per group commit (not per leaf): Ed25519 costs ~0.05 ms, the
  * COMMIT's fsync costs milliseconds.
  *
  * Reader side: functions taking a sqlite3 handle inside a read transaction
@@ -46,17 +46,21 @@
 	" size INTEGER NOT NULL, sth BLOB NOT NULL);"
 
 /* The KT key file in the data directory, next to server.key. */
-#define SOTTO__KT_KEY_FILE "kt.key"
+/* An Ed25519 seed (32 bytes). Version 1 heads were signed with an X25519 key
+ * in "kt.key"; that file is ignored (never deployed; a new key would break
+ * every client's pin anyway). */
+#define SOTTO__KT_KEY_FILE "kt-ed25519.key"
 
 struct sotto__kt_log;
 
-/* priv: the 32-byte X25519 KT private key, copied; NULL keeps the log
+/* priv: the 32-byte Ed25519 KT seed, copied; NULL keeps the log
  * without signed heads (stores opened by tools and tests that do not sign). */
 int sotto__kt_log_new(struct sotto__kt_log **out, const uint8_t *priv);
 void sotto__kt_log_free(struct sotto__kt_log *kt);
 
 /* Appends the leaf (event, account, device_id, the device row's current
- * identity key, now) inside the caller's open write transaction on db. The
+ * identity key and Noise key (for an unlinked row: the key of the device's
+ * latest leaf), now) inside the caller's open write transaction on db. The
  * devices row must exist (after the insert, update or unlink it records). */
 int sotto__kt_log_device(struct sotto__kt_log *kt, sqlite3 *db, const uint8_t account[16],
 	uint32_t device_id, int event, int64_t now_ms);
@@ -109,7 +113,7 @@ int sotto__kt_op_consistency(void *be, uint64_t size1, uint64_t size2, uint8_t *
 	size_t *count);
 int sotto__kt_op_leaves(void *be, uint64_t start, size_t max, uint8_t *leaves, size_t *count);
 
-/* Reads DIR/kt.key or creates it (0600, fsynced, renamed into place). */
+/* Reads DIR/kt-ed25519.key (an Ed25519 seed) or creates it (0600, fsynced, renamed into place). */
 int sotto__kt_key_load(const char *dir, uint8_t priv[32], uint8_t pub[32], char *err,
 	size_t errcap);
 

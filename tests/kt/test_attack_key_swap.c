@@ -6,7 +6,11 @@
  *     her safety-number view of bob refuses the key as well;
  *  b) logged: the operator also appends a KEY_CHANGE leaf for bob with the
  *     swapped key, so alice's proof verifies; bob's own monitor catches the
- *     key change he never made (KEY_SWAP alarm on his device 1). */
+ *     key change he never made (KEY_SWAP alarm on his device 1);
+ *  c) transport: a KEY_CHANGE leaf for bob's device 1 with his real identity
+ *     key but a transport (Noise) key that is not his device's, i.e. the
+ *     server lets another device log in as bob's: bob's monitor raises a
+ *     GHOST_DEVICE alarm for his own device. */
 #include "kt_attack.h"
 
 int main(void)
@@ -64,6 +68,19 @@ int main(void)
 	ka_receive(bob, "bob");
 	ka_alarms(bob, "bob", &al);
 	CHECK(al.n == 1);
+
+	/* c) bob's identity key, the operator's transport key. */
+	snprintf(line, sizeof line, "swap-key %s 1 %s %s transport", bob_hex, alice_hex,
+		evil.id_hex);
+	CHECK(ka_knob(line, 1) == 0);
+	rc = sotto_client_kt_refresh(bob);
+	printf("bob's refresh: %s: %s\n", sotto_strerror(rc), sotto_client_errmsg(bob));
+	CHECK_RC(rc, 0);
+	ka_alarms(bob, "bob", &al);
+	a = ka_find(&al, SOTTO_CLIENT_KT_GHOST_DEVICE, 1);
+	CHECK(a != NULL && a->state == SOTTO_CLIENT_KT_PENDING && a->leaf_index != UINT64_MAX);
+	CHECK(a != NULL && strstr(a->detail, "transport key") != NULL);
+	CHECK(al.n == 2); /* no KEY_SWAP for it: the identity key is bob's */
 
 	sotto_client_close(alice);
 	sotto_client_close(bob);

@@ -12,6 +12,7 @@
 
 #include "server/kt_sqlite.h"
 #include "sotto/curve.h"
+#include "sotto/ed25519.h"
 #include "sotto/kt.h"
 #include "store_test.h"
 
@@ -70,7 +71,7 @@ static void check_head(sotto_store *st, const char *dir, sotto_kt_signed_head *o
 /* The latest leaf of (account, device) has this event and key, and its
  * inclusion proof verifies against the latest signed head. */
 static void check_device(sotto_store *st, const uint8_t *acct, uint32_t dev, int event,
-	const uint8_t *key)
+	const uint8_t *key, const uint8_t *transport)
 {
 	sotto_kt_signed_head sh;
 	sotto_store_kt_proof p;
@@ -86,6 +87,8 @@ static void check_device(sotto_store *st, const uint8_t *acct, uint32_t dev, int
 	CHECK_MEM(leaf.account, acct, 16);
 	CHECK(leaf.device_id == dev);
 	CHECK_MEM(leaf.identity_key, key, 33);
+	/* The device's Noise static key (for REMOVE: the one it was unlinked with). */
+	CHECK_MEM(leaf.transport_key, transport, 32);
 	CHECK_RC(sotto_kt_leaf_hash(lh, p.leaf, sizeof p.leaf), 0);
 	CHECK_RC(sotto_kt_verify_inclusion(lh, p.index, p.size, p.proof, p.count, sh.head.root), 0);
 	/* The same leaf by index. */
@@ -131,7 +134,7 @@ static void test_events(void)
 	CHECK_RC(sotto_store_account_create(st, NULL, 0, &d1, 1000, acct, NULL), 0);
 	CHECK(log_size(dir) == 1);
 	check_head(st, dir, &h0);
-	check_device(st, acct, 1, SOTTO_KT_EVENT_ADD, d1.identity_key);
+	check_device(st, acct, 1, SOTTO_KT_EVENT_ADD, d1.identity_key, d1.noise_key);
 	CHECK_RC(sotto_kt_view_update(view, &h0, NULL, 0), 0);
 
 	/* A registration that fails (the Noise key is taken) appends nothing. */
@@ -142,7 +145,7 @@ static void test_events(void)
 	CHECK(id2 == 2 && log_size(dir) == 2);
 	check_head(st, dir, &h1);
 	check_consistent(st, &h0, &h1);
-	check_device(st, acct, 2, SOTTO_KT_EVENT_ADD, d2.identity_key);
+	check_device(st, acct, 2, SOTTO_KT_EVENT_ADD, d2.identity_key, d2.noise_key);
 	/* Failed link: unknown account; and a device add whose Noise key exists. */
 	CHECK_RC(sotto_store_device_add(st, other, &d3, 2001, &id, NULL), SOTTO_ERR_NOT_FOUND);
 	CHECK_RC(sotto_store_device_add(st, acct, &d2, 2002, &id, NULL), SOTTO_ERR_EXISTS);
@@ -150,7 +153,7 @@ static void test_events(void)
 
 	CHECK_RC(sotto_store_device_remove(st, acct, 2, 3000, NULL), 0);
 	CHECK(log_size(dir) == 3);
-	check_device(st, acct, 2, SOTTO_KT_EVENT_REMOVE, d2.identity_key);
+	check_device(st, acct, 2, SOTTO_KT_EVENT_REMOVE, d2.identity_key, d2.noise_key);
 	CHECK_RC(sotto_store_device_remove(st, acct, 2, 3001, NULL), SOTTO_ERR_NOT_FOUND);
 	CHECK(log_size(dir) == 3);
 
@@ -158,7 +161,7 @@ static void test_events(void)
 	tu_randbytes(&s, newkey + 1, 32);
 	CHECK_RC(sotto_store_kt_key_change(st, acct, 1, newkey, 4000, NULL), 0);
 	CHECK(log_size(dir) == 4);
-	check_device(st, acct, 1, SOTTO_KT_EVENT_KEY_CHANGE, newkey);
+	check_device(st, acct, 1, SOTTO_KT_EVENT_KEY_CHANGE, newkey, d1.noise_key);
 	{
 		sotto_store_device devs[4];
 		size_t n = 0;
@@ -391,21 +394,36 @@ static void test_key_file(void)
 	struct stat sb;
 
 	st_tmpdir(dir, sizeof dir, "ktkey");
-	CHECK_RC(sotto__kt_key_load(dir, p1, q1, err, sizeof err), 0);
+	/* A version 1 X25519 kt.key is ignored: the Ed25519 key has its own file. */
 	snprintf(path, sizeof path, "%s/kt.key", dir);
+	FILE *old = fopen(path, "wb");
+	CHECK(old != NULL && fwrite("0123456789abcdef0123456789abcdef", 1, 32, old) == 32);
+	if (old != NULL)
+		fclose(old);
+	CHECK_RC(sotto__kt_key_load(dir, p1, q1, err, sizeof err), 0);
+	CHECK(memcmp(p1, "0123456789abcdef0123456789abcdef", 32) != 0);
+	CHECK(unlink(path) == 0);
+	snprintf(path, sizeof path, "%s/kt-ed25519.key", dir);
 	CHECK(stat(path, &sb) == 0 && (sb.st_mode & 0777) == 0600 && sb.st_size == 32);
 	CHECK_RC(sotto__kt_key_load(dir, p2, q2, err, sizeof err), 0);
 	CHECK_MEM(p1, p2, 32);
 	CHECK_MEM(q1, q2, 32);
-	CHECK_RC(sotto_x25519_public(pub, p1), 0);
+	CHECK_RC(sotto_ed25519_public(pub, p1), 0);
 	CHECK_MEM(pub, q1, 32);
+	/* A key file of the wrong size is refused, not replaced. */
+	FILE *bad = fopen(path, "wb");
+	CHECK(bad != NULL && fwrite(p1, 1, 31, bad) == 31);
+	if (bad != NULL)
+		fclose(bad);
+	CHECK_RC(sotto__kt_key_load(dir, p2, q2, err, sizeof err), SOTTO_ERR_INVALID_KEY);
+	CHECK(unlink(path) == 0);
 	st_rmdir(dir);
 }
 
 int main(void)
 {
 	CHECK_RC(sotto_init(), 0);
-	CHECK_RC(sotto_x25519_keypair(g_pub, g_priv), 0);
+	CHECK_RC(sotto_ed25519_keypair(g_pub, g_priv), 0);
 	CHECK_RC(sotto_kt_log_id(g_log_id, g_pub), 0);
 	test_key_file();
 	test_events();

@@ -10,6 +10,7 @@
 #include "sotto/curve.h"
 #include "sotto/error.h"
 #include "sotto/hash.h"
+#include "sotto/ed25519.h"
 #include "sotto/kt.h"
 #include "sotto/util.h"
 #include "testutil.h"
@@ -362,15 +363,8 @@ static void edge_cases(void)
 
 /* ---- Signed heads and the view -------------------------------------------- */
 
-static int test_rng(void *ctx, uint8_t *buf, size_t len)
-{
-	tu_randbytes(ctx, buf, len);
-	return 0;
-}
-
 struct server {
-	uint8_t priv[32], pub[32], log_id[32];
-	uint64_t seed;
+	uint8_t priv[32], pub[32], log_id[32]; /* priv: the Ed25519 seed */
 };
 
 static void sign_head(const struct server *s, sotto_kt_signed_head *out, uint64_t size,
@@ -381,21 +375,19 @@ static void sign_head(const struct server *s, sotto_kt_signed_head *out, uint64_
 	h.size = size;
 	memcpy(h.root, root, HB);
 	h.timestamp_ms = ts;
-	uint64_t seed = s->seed + ts + size;
-	CHECK_RC(sotto_kt_head_sign(out, &h, s->priv, test_rng, &seed), 0);
+	CHECK_RC(sotto_kt_head_sign(out, &h, s->priv), 0);
 }
 
 static void heads(void)
 {
-	struct server s = { .seed = 99 };
+	struct server s;
 	tu_randbytes(&rng, s.priv, 32);
-	sotto_x25519_clamp(s.priv);
-	CHECK_RC(sotto_x25519_public(s.pub, s.priv), 0);
+	CHECK_RC(sotto_ed25519_public(s.pub, s.priv), 0);
 	CHECK_RC(sotto_kt_log_id(s.log_id, s.pub), 0);
-	/* The log id is the documented hash. */
+	/* The log id is the documented hash (type byte 0xED: Ed25519). */
 	uint8_t pre[15 + 33], want[32];
 	memcpy(pre, "sotto-kt-log-id", 15);
-	pre[15] = 0x05;
+	pre[15] = 0xED;
 	memcpy(pre + 16, s.pub, 32);
 	CHECK_RC(sotto_sha256(want, pre, sizeof(pre)), 0);
 	CHECK_MEM(want, s.log_id, 32);
@@ -410,15 +402,21 @@ static void heads(void)
 	/* Exact layout. */
 	uint8_t enc[SOTTO_KT_SIGNED_HEAD_BYTES], msg[15 + SOTTO_KT_HEAD_BYTES];
 	sotto_kt_signed_head_encode(enc, &sh);
-	CHECK(enc[0] == 1);
+	CHECK(enc[0] == 2);
 	CHECK_MEM(enc + 1, s.log_id, 32);
 	CHECK(enc[33] == 0 && enc[38] == 0x12 && enc[39] == 0xd6 && enc[40] == 0x87);
 	CHECK_MEM(enc + 41, root, HB);
 	CHECK(enc[75] == 0x01 && enc[76] == 0x8b && enc[80] == 0x7b);
 	CHECK_MEM(enc + 81, sh.sig, 64);
-	memcpy(msg, "sotto-kt-sth-v1", 15);
+	memcpy(msg, "sotto-kt-sth-v2", 15);
 	memcpy(msg + 15, enc, SOTTO_KT_HEAD_BYTES);
-	CHECK_RC(sotto_xeddsa_verify(s.pub, msg, sizeof(msg), sh.sig), 0);
+	/* A plain RFC 8032 signature over label || encoding, deterministic. */
+	CHECK_RC(sotto_ed25519_verify(s.pub, msg, sizeof(msg), sh.sig), 0);
+	{
+		uint8_t sig2[64];
+		CHECK_RC(sotto_ed25519_sign(sig2, s.priv, msg, sizeof(msg)), 0);
+		CHECK_MEM(sig2, sh.sig, 64);
+	}
 	CHECK_RC(sotto_kt_signed_head_decode(&back, enc, sizeof(enc)), 0);
 	CHECK(memcmp(&back.head.log_id, s.log_id, 32) == 0 && back.head.size == 1234567 &&
 	      back.head.timestamp_ms == 1700000000123ULL && memcmp(back.head.root, root, HB) == 0 &&
@@ -429,7 +427,9 @@ static void heads(void)
 	memcpy(enc2, enc, sizeof(enc));
 	enc2[sizeof(enc)] = 0;
 	CHECK_RC(sotto_kt_signed_head_decode(&back, enc2, sizeof(enc2)), SOTTO_ERR_INVALID_MESSAGE);
-	enc2[0] = 2;
+	enc2[0] = 1; /* version 1 (XEdDSA heads) is not accepted */
+	CHECK_RC(sotto_kt_signed_head_decode(&back, enc2, sizeof(enc)), SOTTO_ERR_INVALID_MESSAGE);
+	enc2[0] = 3;
 	CHECK_RC(sotto_kt_signed_head_decode(&back, enc2, sizeof(enc)), SOTTO_ERR_INVALID_MESSAGE);
 	/* Every single-bit change of the signed encoding breaks the head. */
 	size_t broken = 0;
@@ -444,23 +444,22 @@ static void heads(void)
 	/* Wrong key, wrong log. */
 	struct server o = s;
 	tu_randbytes(&rng, o.priv, 32);
-	CHECK_RC(sotto_x25519_public(o.pub, o.priv), 0);
+	CHECK_RC(sotto_ed25519_public(o.pub, o.priv), 0);
 	CHECK_RC(sotto_kt_head_verify(&sh, o.pub, s.log_id), SOTTO_ERR_INVALID_SIGNATURE);
 	CHECK_RC(sotto_kt_log_id(o.log_id, o.pub), 0);
 	CHECK_RC(sotto_kt_head_verify(&sh, s.pub, o.log_id), SOTTO_ERR_INVALID_MESSAGE);
 	/* Size 0 needs the empty root, signed or verified. */
 	sotto_kt_head h0 = sh.head;
 	h0.size = 0;
-	CHECK_RC(sotto_kt_head_sign(&back, &h0, s.priv, test_rng, &rng), SOTTO_ERR_INVALID_MESSAGE);
+	CHECK_RC(sotto_kt_head_sign(&back, &h0, s.priv), SOTTO_ERR_INVALID_MESSAGE);
 	sotto_kt_signed_head forged;
 	forged.head = h0;
 	memcpy(msg + 15, (uint8_t[SOTTO_KT_HEAD_BYTES]){ 0 }, SOTTO_KT_HEAD_BYTES);
 	sotto_kt_head_encode(msg + 15, &h0);
-	uint8_t z[64] = { 1 };
-	CHECK_RC(sotto_xeddsa_sign(forged.sig, s.priv, msg, sizeof(msg), z), 0);
+	CHECK_RC(sotto_ed25519_sign(forged.sig, s.priv, msg, sizeof(msg)), 0);
 	CHECK_RC(sotto_kt_head_verify(&forged, s.pub, s.log_id), SOTTO_ERR_INVALID_MESSAGE);
 	memcpy(h0.root, empty, HB);
-	CHECK_RC(sotto_kt_head_sign(&back, &h0, s.priv, test_rng, &rng), 0);
+	CHECK_RC(sotto_kt_head_sign(&back, &h0, s.priv), 0);
 	CHECK_RC(sotto_kt_head_verify(&back, s.pub, s.log_id), 0);
 }
 
@@ -469,10 +468,9 @@ static void heads(void)
 static void view(void)
 {
 	enum { N = 300, COMMON = 100 };
-	struct server s = { .seed = 7 };
+	struct server s;
 	tu_randbytes(&rng, s.priv, 32);
-	sotto_x25519_clamp(s.priv);
-	CHECK_RC(sotto_x25519_public(s.pub, s.priv), 0);
+	CHECK_RC(sotto_ed25519_public(s.pub, s.priv), 0);
 	CHECK_RC(sotto_kt_log_id(s.log_id, s.pub), 0);
 	uint8_t *la = malloc(N * HB), *lb = malloc(N * HB);
 	sotto_kt_memstore *a = sotto_kt_memstore_new(), *b = sotto_kt_memstore_new();
@@ -584,7 +582,7 @@ static void view(void)
 	/* A head from another server's key is not evidence of anything. */
 	struct server o = s;
 	tu_randbytes(&rng, o.priv, 32);
-	CHECK_RC(sotto_x25519_public(o.pub, o.priv), 0);
+	CHECK_RC(sotto_ed25519_public(o.pub, o.priv), 0);
 	sign_head(&o, &tmp, 300, r, 6000);
 	CHECK_RC(sotto_kt_view_check_peer(v, &tmp, NULL, 0), SOTTO_ERR_INVALID_SIGNATURE);
 	CHECK_RC(sotto_kt_view_update(v, &tmp, NULL, 0), SOTTO_ERR_INVALID_SIGNATURE);
@@ -606,16 +604,21 @@ static void leaves_format(void)
 	l.identity_key[0] = 0x05;
 	for (int i = 1; i < 33; i++)
 		l.identity_key[i] = (uint8_t)i;
+	for (int i = 0; i < 32; i++)
+		l.transport_key[i] = (uint8_t)(0x40 + i);
 	uint8_t enc[SOTTO_KT_LEAF_BYTES], want[SOTTO_KT_LEAF_BYTES];
+	CHECK(SOTTO_KT_LEAF_BYTES == 95);
 	CHECK_RC(sotto_kt_leaf_encode(enc, &l), 0);
-	want[0] = 1;
+	want[0] = 2;
 	want[1] = 3;
 	for (int i = 0; i < 16; i++)
 		want[2 + i] = (uint8_t)(0xa0 + i);
 	want[18] = 1, want[19] = 2, want[20] = 3, want[21] = 4;
 	memcpy(want + 22, l.identity_key, 33);
+	for (int i = 0; i < 32; i++)
+		want[55 + i] = (uint8_t)(0x40 + i);
 	for (int i = 0; i < 8; i++)
-		want[55 + i] = (uint8_t)(0x11 * (i + 1));
+		want[87 + i] = (uint8_t)(0x11 * (i + 1));
 	CHECK_MEM(enc, want, sizeof(want));
 	uint8_t h[HB], pre[1 + SOTTO_KT_LEAF_BYTES], hw[HB];
 	pre[0] = 0;
@@ -627,13 +630,15 @@ static void leaves_format(void)
 	CHECK_RC(sotto_kt_leaf_decode(&back, enc, sizeof(enc)), 0);
 	CHECK(back.event == l.event && back.device_id == l.device_id &&
 	      back.timestamp_ms == l.timestamp_ms && memcmp(back.account, l.account, 16) == 0 &&
-	      memcmp(back.identity_key, l.identity_key, 33) == 0);
+	      memcmp(back.identity_key, l.identity_key, 33) == 0 &&
+	      memcmp(back.transport_key, l.transport_key, 32) == 0);
 	CHECK_RC(sotto_kt_leaf_decode(&back, enc, sizeof(enc) - 1), SOTTO_ERR_INVALID_MESSAGE);
 	uint8_t bad[SOTTO_KT_LEAF_BYTES + 1];
 	memcpy(bad, enc, sizeof(enc));
 	CHECK_RC(sotto_kt_leaf_decode(&back, bad, sizeof(bad)), SOTTO_ERR_INVALID_MESSAGE);
-	bad[0] = 2;
+	bad[0] = 1; /* version 1 leaves (63 bytes, no transport key) */
 	CHECK_RC(sotto_kt_leaf_decode(&back, bad, sizeof(enc)), SOTTO_ERR_INVALID_MESSAGE);
+	CHECK_RC(sotto_kt_leaf_decode(&back, bad, 63), SOTTO_ERR_INVALID_MESSAGE);
 	memcpy(bad, enc, sizeof(enc));
 	bad[1] = 0;
 	CHECK_RC(sotto_kt_leaf_decode(&back, bad, sizeof(enc)), SOTTO_ERR_INVALID_MESSAGE);

@@ -29,6 +29,7 @@ static const char *kind_str(enum sotto_client_kt_alarm_kind k)
 	case SOTTO_CLIENT_KT_FORK: return "fork";
 	case SOTTO_CLIENT_KT_STALE: return "stale-head";
 	case SOTTO_CLIENT_KT_BAD_HEAD: return "bad-head";
+	case SOTTO_CLIENT_KT_TRANSPORT_CHANGE: return "transport-change";
 	}
 	return "unknown";
 }
