@@ -21,6 +21,7 @@ extern int bench_quick; /* fewer, shorter batches (smoke runs) */
 
 int bench_primitives(void);
 int bench_kt(void);
+int bench_kt_sqlite(void);
 int bench_protocol(void);
 
 #endif

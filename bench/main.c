@@ -18,6 +18,8 @@ static const struct {
 } groups[] = {
 	{ "primitives", bench_primitives, "hashes, MACs, AES modes, X25519, XEdDSA, ML-KEM, Kyber" },
 	{ "kt", bench_kt, "key transparency log: appends and proofs at 10^3, 10^6, 10^7 leaves" },
+	{ "kt-sqlite", bench_kt_sqlite,
+	  "key transparency log in sottod's SQLite storage: appends, disk, proofs up to 10^7" },
 	{ "protocol", bench_protocol,
 	  "sessions (setup, steady, ping-pong), groups, sealed sender vs floor and libsignal" },
 };
