@@ -1,7 +1,8 @@
 /* Copyright (c) 2026 The Sotto authors. ISC license, see LICENSE. */
 /* Internal: arithmetic modulo p = 2^255 - 19 for the variable-time Edwards25519
- * code that verifies signatures (ge25519_vartime.h). Five 51-bit limbs,
- * products in unsigned __int128.
+ * code that verifies signatures (ge25519_vartime.h) and for the constant-time
+ * X25519 ladder (x25519_ladder.c). Five 51-bit limbs, products in
+ * unsigned __int128.
  *
  * Every function here leaves its result "carried" (each limb below
  * 2^51 + 2^18) and accepts carried inputs, so results can be chained freely.
@@ -9,9 +10,11 @@
  * skip the carry: their results may only be fed to mul and sq, which accept
  * limbs up to 2^53 + 2^20 (see sotto__fe_reduce_wide). The value is only
  * unique mod p; fe_tobytes gives the canonical encoding. The arithmetic
- * itself has no branches, but the predicates (iszero, isnegative, eq) and
- * everything built on them are meant for public data only: this is not a
- * replacement for libsodium's constant-time code on secrets. */
+ * (add, sub, mul, sq, reductions, the fixed inversion chain, encoding) has no
+ * branch or index that depends on the values, and the X25519 ladder runs it on
+ * secrets (ct-x25519_ladder checks this under valgrind). The predicates
+ * (iszero, isnegative, eq) and everything built on them branch on their result
+ * and are for public data only. */
 #ifndef SOTTO_CRYPTO_FE25519_H
 #define SOTTO_CRYPTO_FE25519_H
 
