@@ -5,7 +5,9 @@
  * identity key that bob's primary never linked is a GHOST_DEVICE alarm, one
  * logged with another key a KEY_SWAP alarm. bob's client then refuses to
  * encrypt to them (its sync copies) until bob decides; rejecting unlinks the
- * ghost and sending works again. `devices` shows the status. */
+ * ghost and sending works again. `devices` shows the status. A later logged
+ * transport key change of a device (same identity key) is shown as a
+ * TRANSPORT_CHANGE alarm. */
 #include "kt_attack.h"
 
 struct devs {
@@ -87,6 +89,20 @@ int main(void)
 	CHECK(strstr(a1->detail, "you did not link it") != NULL);
 	CHECK(a1->leaf_index != UINT64_MAX);
 	uint64_t id1 = a1->id, id2 = a2->id;
+	/* A logged KEY_CHANGE of device 2 that keeps its identity key but
+	 * carries another transport (Noise) key: shown as TRANSPORT_CHANGE, not
+	 * as a key swap. */
+	snprintf(line, sizeof line, "swap-key %s 2 %s %s transport", bob_hex, bob_hex, g2.id_hex);
+	CHECK(ka_knob(line, 0) == 0);
+	KA_OK(bob, sotto_client_kt_refresh(bob));
+	ka_alarms(bob, "bob", &al);
+	const sotto_client_kt_alarm *a3 = ka_find(&al, SOTTO_CLIENT_KT_TRANSPORT_CHANGE, 2);
+	CHECK(a3 != NULL && a3->state == SOTTO_CLIENT_KT_PENDING);
+	CHECK(a3 != NULL && strstr(a3->detail, "transport key of device 2") != NULL);
+	CHECK(ka_count(&al, SOTTO_CLIENT_KT_KEY_SWAP) == 1);
+	CHECK(ka_count(&al, SOTTO_CLIENT_KT_GHOST_DEVICE) == 1);
+	if (a3 != NULL)
+		KA_OK(bob, sotto_client_kt_decide(bob, a3->id, 1));
 
 	/* devices: both shown as untrusted. */
 	memset(&dv, 0, sizeof dv);
