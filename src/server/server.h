@@ -58,8 +58,8 @@ typedef struct sotto_server sotto_server;
  * binds the listening socket. The public key goes to pub. */
 int sotto_server_new(sotto_server **out, const char *data_dir, const sotto_server_config *cfg,
 	uint8_t pub[32], char *err, size_t errcap);
-/* The key transparency public key (X25519 form; DIR/kt.key, created 0600
- * at first start) that signs the log's tree heads. */
+/* The key transparency public key (Ed25519; its seed is DIR/kt-ed25519.key,
+ * created 0600 at first start) that signs the log's tree heads. */
 void sotto_server_kt_key(const sotto_server *s, uint8_t pub[32]);
 /* The sealed sender trust root (X25519 form; DIR/sealed-root.key, created
  * 0600 at first start) that signs the server certificate. */

@@ -109,7 +109,7 @@ struct sotto_server {
 	char address[96];
 	sotto_store *store;
 	uint8_t static_priv[32], static_pub[32];
-	uint8_t kt_priv[32], kt_pub[32]; /* key transparency signing key (DIR/kt.key) */
+	uint8_t kt_priv[32], kt_pub[32]; /* KT Ed25519 seed and public key (DIR/kt-ed25519.key) */
 	struct sotto__sealed_keys sealed; /* sealed sender (server/sealed_keys.c) */
 	uv_loop_t main_loop;
 	uv_poll_t listen_poll;
