@@ -106,9 +106,10 @@ say "(--no-passphrase keeps the database key in a file next to it, for this" \
 
 title "Alice writes to Bob"
 say "Bob is not online. Alice's client fetches Bob's public prekeys from the" \
-	"server and agrees a key with them (PQXDH: X25519 plus ML-KEM-1024, so a" \
+	"server and agrees a key with them (PQXDH: X25519 plus Kyber-1024, so a" \
 	"future quantum computer does not help). Every message then gets a fresh" \
-	"key from the ratchet. The server stores the ciphertext until Bob comes."
+	"key from the ratchet, which mixes in ML-KEM-768 as the conversation goes" \
+	"on. The server stores the ciphertext until Bob comes."
 run alice send bob "Hi Bob! Lunch on Friday?"
 say "The command ended once the server had confirmed it stored the message."
 if command -v sqlite3 >/dev/null 2>&1; then
