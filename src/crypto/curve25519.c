@@ -130,20 +130,35 @@ static int u_in_range(const uint8_t u[32])
 	return 0; /* u == p */
 }
 
+/* The prime order L = 2^252 + 27742317777372353535851937790883648493,
+ * little-endian. */
+static const uint8_t L_LE[32] = {
+	0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde, 0x14,
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x10,
+};
+static const uint8_t ZERO32[32];
+
 int sotto_x25519_is_canonical(const uint8_t pub[SOTTO_X25519_BYTES])
 {
+	sotto__ge_p3 P, R, O;
 	uint8_t ed[32];
-	if (sotto__backend_init() != SOTTO_OK)
-		return 0;
 	if (!u_in_range(pub))
 		return 0;
-	/* Torsion-free: the Edwards point with sign 0 must lie in the prime-order
-	 * subgroup. libsodium's is_valid_point also demands a canonical encoding
-	 * (ours is, it comes from the map) and rejects small-order points; the
-	 * only small-order point that is torsion-free is the identity, which no u
-	 * maps to (y = 1 would need u = infinity), so the two tests agree on
-	 * every map output. */
-	if (sotto__mont_to_edwards(ed, pub, 0) != SOTTO_OK)
+	if (sotto__ge_vt_init() != 0)
 		return 0;
-	return crypto_core_ed25519_is_valid_point(ed) == 1;
+	/* Torsion-free: the Edwards point with sign 0 must lie in the prime-order
+	 * subgroup, i.e. L*P must be the identity. The base key is public, so
+	 * the variable-time wNAF multiplication does it (L is sparse: about 253
+	 * doublings and a few dozen additions), cheaper than libsodium's
+	 * is_valid_point. That one also rejects non-canonical encodings (the map
+	 * gives canonical ones) and small-order points; the only small-order
+	 * point that is torsion-free is the identity, which no u maps to (y = 1
+	 * would need u = infinity), so the two tests agree on every map output.
+	 * double_scalarmult gives 0*B - L*P. */
+	if (sotto__ge_vt_from_mont(&P, ed, pub, 0) != 0)
+		return 0;
+	if (sotto__ge_vt_double_scalarmult(&R, L_LE, &P, ZERO32) != 0)
+		return 0;
+	sotto__ge_vt_identity(&O);
+	return sotto__ge_vt_eq(&R, &O);
 }
