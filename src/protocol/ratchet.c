@@ -262,8 +262,26 @@ static sotto__receiver_chain *find_chain(sotto_session_state *st, const uint8_t 
 }
 
 /* The DH ratchet step for a new ratchet key (facts 4.3 step 1). */
-static int dh_ratchet(sotto_session_state *st, const uint8_t their[32], sotto_rng_fn rng,
-		      void *rng_ctx)
+/* KDF_RK on the message's keyed HMAC context (one context per message rather
+ * than the one-shot HKDF's per HMAC). */
+static int kdf_rk_h(sotto_hmac_sha256_ctx *h, uint8_t new_rk[32], uint8_t ck[32],
+		    const uint8_t rk[32], const uint8_t dh[32])
+{
+	uint8_t okm[64];
+	int rc;
+
+	rc = sotto__hkdf_h(h, okm, sizeof(okm), rk, 32, dh, 32, (const uint8_t *)LABEL_RK,
+			   sizeof(LABEL_RK) - 1);
+	if (rc == 0) {
+		memcpy(new_rk, okm, 32);
+		memcpy(ck, okm + 32, 32);
+	}
+	sotto_memzero(okm, sizeof(okm));
+	return rc;
+}
+
+static int dh_ratchet(sotto_hmac_sha256_ctx *h, sotto_session_state *st, const uint8_t their[32],
+		      sotto_rng_fn rng, void *rng_ctx)
 {
 	uint8_t dh[32], rk1[32], ckr[32], npub[32], npriv[32], rk2[32], cks[32];
 	int rc;
@@ -272,13 +290,13 @@ static int dh_ratchet(sotto_session_state *st, const uint8_t their[32], sotto_rn
 		return SOTTO_ERR_NO_SESSION;
 	rc = sotto_x25519(dh, st->sender_priv, their);
 	if (rc == 0)
-		rc = sotto__kdf_rk(rk1, ckr, st->root_key, dh);
+		rc = kdf_rk_h(h, rk1, ckr, st->root_key, dh);
 	if (rc == 0)
 		rc = sotto__x25519_keypair_rng(npub, npriv, rng, rng_ctx);
 	if (rc == 0)
 		rc = sotto_x25519(dh, npriv, their);
 	if (rc == 0)
-		rc = sotto__kdf_rk(rk2, cks, rk1, dh);
+		rc = kdf_rk_h(h, rk2, cks, rk1, dh);
 	if (rc == 0)
 		rc = sotto__session_add_receiver_chain(st, their, ckr);
 	if (rc == 0) {
@@ -437,7 +455,7 @@ static int decrypt_core(sotto_session_state *w, const sotto_signal_message *m,
 		return SOTTO_ERR_NOMEM;
 	c = find_chain(w, m->ratchet_key + 1);
 	if (c == NULL) {
-		rc = dh_ratchet(w, m->ratchet_key + 1, rng, rng_ctx);
+		rc = dh_ratchet(h, w, m->ratchet_key + 1, rng, rng_ctx);
 		if (rc != 0)
 			goto done;
 		c = &w->recv[w->nrecv - 1];

@@ -156,7 +156,8 @@ int sotto__spqr_state_clone(sotto_spqr_state **out, const sotto_spqr_state *st)
 	*out = NULL;
 	if (st == NULL)
 		return SOTTO_ERR_INVALID_ARGUMENT;
-	if ((c = state_alloc()) == NULL)
+	/* Every byte is overwritten by the copy below: no need to zero first. */
+	if ((c = malloc(sizeof *c)) == NULL)
 		return SOTTO_ERR_NOMEM;
 	memcpy(c, st, sizeof *c);
 	c->chain = NULL;
