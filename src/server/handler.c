@@ -76,6 +76,17 @@ static void reply_err(struct conn *c, uint64_t id, int rc, const char *why)
 	reply_status(c, id, st, why != NULL ? why : sotto_strerror(rc));
 }
 
+/* Answers with a body. A macro because each body kind sits in its own member of the
+ * protobuf-c oneof union, with its own pointer type. */
+#define SEND_BODY(c, rid, kind, member, body) \
+	do { \
+		Response r_ = SOTTO__SERVICE__RESPONSE__INIT; \
+		r_.id = (rid); \
+		r_.body_case = SOTTO__SERVICE__RESPONSE__BODY_##kind; \
+		r_.member = (body); \
+		send_response((c), &r_); \
+	} while (0)
+
 static void send_push(struct conn *c, Sotto__Service__Push *p)
 {
 	ServerMessage m = SOTTO__SERVICE__SERVER_MESSAGE__INIT;
@@ -107,6 +118,33 @@ static struct op *op_new(struct conn *c, Sotto__Service__Request *req, size_t da
 	if (req != NULL)
 		c->inflight++;
 	return op;
+}
+
+/* op_new() for a request handler, which owns req until an op takes it: on failure this
+ * answers NOMEM and frees req, so the caller only returns. */
+static struct op *op_new_or_reply(struct conn *c, Sotto__Service__Request *req, size_t datasize)
+{
+	struct op *op = op_new(c, req, datasize);
+	if (op == NULL) {
+		reply_err(c, req->id, SOTTO_ERR_NOMEM, NULL);
+		protobuf_c_message_free_unpacked(&req->base, NULL);
+	}
+	return op;
+}
+
+/* For an op's after(): 1 when the success reply should be sent. A failed op is answered
+ * here (why: the error text, NULL for the default); a closed connection gets nothing.
+ * The caller still runs op_finish(). */
+static int op_reply_ok(struct op *op, const char *why)
+{
+	struct conn *c = op->c;
+	if (c->state != CONN_OPEN)
+		return 0;
+	if (op->rc != 0) {
+		reply_err(c, op->req_id, op->rc, why);
+		return 0;
+	}
+	return 1;
 }
 
 static void op_finish(struct op *op)
@@ -400,11 +438,7 @@ static void h_ping(struct conn *c, Sotto__Service__Request *req)
 	Sotto__Service__PingResponse pr = SOTTO__SERVICE__PING_RESPONSE__INIT;
 	pr.data = req->ping->data;
 	pr.server_ms = (int64_t)srv_now_ms();
-	Response r = SOTTO__SERVICE__RESPONSE__INIT;
-	r.id = req->id;
-	r.body_case = SOTTO__SERVICE__RESPONSE__BODY_PING;
-	r.ping = &pr;
-	send_response(c, &r);
+	SEND_BODY(c, req->id, PING, ping, &pr);
 	protobuf_c_message_free_unpacked(&req->base, NULL);
 }
 
@@ -463,11 +497,7 @@ static void register_after(struct op *op)
 			rr.account_id.data = d->account;
 			rr.account_id.len = SOTTO_STORE_ID_BYTES;
 			rr.device_id = SOTTO_STORE_PRIMARY_DEVICE_ID;
-			Response r = SOTTO__SERVICE__RESPONSE__INIT;
-			r.id = op->req_id;
-			r.body_case = SOTTO__SERVICE__RESPONSE__BODY_REGISTER_ACCOUNT;
-			r.register_account = &rr;
-			send_response(c, &r);
+			SEND_BODY(c, op->req_id, REGISTER_ACCOUNT, register_account, &rr);
 			conn_fetch_queue(c);
 		}
 	}
@@ -497,12 +527,9 @@ static void h_register(struct conn *c, Sotto__Service__Request *req)
 		protobuf_c_message_free_unpacked(&req->base, NULL);
 		return;
 	}
-	struct op *op = op_new(c, req, sizeof(struct reg_data));
-	if (op == NULL) {
-		reply_err(c, req->id, SOTTO_ERR_NOMEM, NULL);
-		protobuf_c_message_free_unpacked(&req->base, NULL);
+	struct op *op = op_new_or_reply(c, req, sizeof(struct reg_data));
+	if (op == NULL)
 		return;
-	}
 	struct reg_data *d = op->data;
 	d->dev.registration_id = q->registration_id;
 	memcpy(d->dev.noise_key, c->peer_key, 32);
@@ -555,11 +582,7 @@ static void auth_after(struct op *op)
 			ar.account_id.len = SOTTO_STORE_ID_BYTES;
 			ar.device_id = d->found.device_id;
 			ar.queue_length = d->qlen;
-			Response r = SOTTO__SERVICE__RESPONSE__INIT;
-			r.id = op->req_id;
-			r.body_case = SOTTO__SERVICE__RESPONSE__BODY_AUTHENTICATE;
-			r.authenticate = &ar;
-			send_response(c, &r);
+			SEND_BODY(c, op->req_id, AUTHENTICATE, authenticate, &ar);
 			/* Recorded in the background; a failure only loses the
 			 * last-seen time. */
 			(void)sotto_store_device_touch(c->w->srv->store, c->account, c->device,
@@ -572,12 +595,9 @@ static void auth_after(struct op *op)
 
 static void h_authenticate(struct conn *c, Sotto__Service__Request *req)
 {
-	struct op *op = op_new(c, req, sizeof(struct reg_data));
-	if (op == NULL) {
-		reply_err(c, req->id, SOTTO_ERR_NOMEM, NULL);
-		protobuf_c_message_free_unpacked(&req->base, NULL);
+	struct op *op = op_new_or_reply(c, req, sizeof(struct reg_data));
+	if (op == NULL)
 		return;
-	}
 	op_queue(op, auth_run, auth_after);
 }
 
@@ -611,20 +631,11 @@ static void link_after(struct op *op)
 	} else if (op->rc == 0) {
 		srv_notify(c->w->srv, c->account, d->device_id, NOTIFY_ENVELOPE, d->prov_seq);
 	}
-	if (c->state == CONN_OPEN) {
-		if (op->rc != 0) {
-			reply_err(c, op->req_id, op->rc,
-				op->rc == SOTTO_ERR_LIMIT ? "the account has 127 devices" : NULL);
-		} else {
-			Sotto__Service__LinkDeviceResponse lr =
-				SOTTO__SERVICE__LINK_DEVICE_RESPONSE__INIT;
-			lr.device_id = d->device_id;
-			Response r = SOTTO__SERVICE__RESPONSE__INIT;
-			r.id = op->req_id;
-			r.body_case = SOTTO__SERVICE__RESPONSE__BODY_LINK_DEVICE;
-			r.link_device = &lr;
-			send_response(c, &r);
-		}
+	if (op_reply_ok(op, op->rc == SOTTO_ERR_LIMIT ? "the account has 127 devices" : NULL)) {
+		Sotto__Service__LinkDeviceResponse lr =
+			SOTTO__SERVICE__LINK_DEVICE_RESPONSE__INIT;
+		lr.device_id = d->device_id;
+		SEND_BODY(c, op->req_id, LINK_DEVICE, link_device, &lr);
 	}
 	op_finish(op);
 }
@@ -638,12 +649,9 @@ static void h_link(struct conn *c, Sotto__Service__Request *req)
 		protobuf_c_message_free_unpacked(&req->base, NULL);
 		return;
 	}
-	struct op *op = op_new(c, req, sizeof(struct reg_data));
-	if (op == NULL) {
-		reply_err(c, req->id, SOTTO_ERR_NOMEM, NULL);
-		protobuf_c_message_free_unpacked(&req->base, NULL);
+	struct op *op = op_new_or_reply(c, req, sizeof(struct reg_data));
+	if (op == NULL)
 		return;
-	}
 	struct reg_data *d = op->data;
 	d->dev.registration_id = q->registration_id;
 	memcpy(d->dev.noise_key, q->noise_key.data, 32);
@@ -674,23 +682,14 @@ static void lookup_name_after(struct op *op)
 {
 	struct conn *c = op->c;
 	struct name_data *d = op->data;
-	if (c->state == CONN_OPEN) {
-		if (op->rc != 0) {
-			reply_err(c, op->req_id, op->rc,
-				op->rc == SOTTO_ERR_NOT_FOUND ? "no account has this name" : NULL);
-		} else {
-			Sotto__Service__LookupNameResponse lr =
-				SOTTO__SERVICE__LOOKUP_NAME_RESPONSE__INIT;
-			lr.account_id.data = d->account;
-			lr.account_id.len = SOTTO_STORE_ID_BYTES;
-			lr.name.data = (uint8_t *)d->name;
-			lr.name.len = strlen(d->name);
-			Response r = SOTTO__SERVICE__RESPONSE__INIT;
-			r.id = op->req_id;
-			r.body_case = SOTTO__SERVICE__RESPONSE__BODY_LOOKUP_NAME;
-			r.lookup_name = &lr;
-			send_response(c, &r);
-		}
+	if (op_reply_ok(op, op->rc == SOTTO_ERR_NOT_FOUND ? "no account has this name" : NULL)) {
+		Sotto__Service__LookupNameResponse lr =
+			SOTTO__SERVICE__LOOKUP_NAME_RESPONSE__INIT;
+		lr.account_id.data = d->account;
+		lr.account_id.len = SOTTO_STORE_ID_BYTES;
+		lr.name.data = (uint8_t *)d->name;
+		lr.name.len = strlen(d->name);
+		SEND_BODY(c, op->req_id, LOOKUP_NAME, lookup_name, &lr);
 	}
 	op_finish(op);
 }
@@ -704,12 +703,9 @@ static void h_lookup_name(struct conn *c, Sotto__Service__Request *req)
 		protobuf_c_message_free_unpacked(&req->base, NULL);
 		return;
 	}
-	struct op *op = op_new(c, req, sizeof(struct name_data));
-	if (op == NULL) {
-		reply_err(c, req->id, SOTTO_ERR_NOMEM, NULL);
-		protobuf_c_message_free_unpacked(&req->base, NULL);
+	struct op *op = op_new_or_reply(c, req, sizeof(struct name_data));
+	if (op == NULL)
 		return;
-	}
 	memcpy(((struct name_data *)op->data)->name, name, sizeof name);
 	op_queue(op, lookup_name_run, lookup_name_after);
 }
@@ -724,33 +720,21 @@ static void account_name_after(struct op *op)
 {
 	struct conn *c = op->c;
 	struct name_data *d = op->data;
-	if (c->state == CONN_OPEN) {
-		if (op->rc != 0) {
-			reply_err(c, op->req_id, op->rc,
-				op->rc == SOTTO_ERR_NOT_FOUND ? "the account has no name" : NULL);
-		} else {
-			Sotto__Service__AccountNameResponse ar =
-				SOTTO__SERVICE__ACCOUNT_NAME_RESPONSE__INIT;
-			ar.name.data = (uint8_t *)d->name;
-			ar.name.len = strlen(d->name);
-			Response r = SOTTO__SERVICE__RESPONSE__INIT;
-			r.id = op->req_id;
-			r.body_case = SOTTO__SERVICE__RESPONSE__BODY_ACCOUNT_NAME;
-			r.account_name = &ar;
-			send_response(c, &r);
-		}
+	if (op_reply_ok(op, op->rc == SOTTO_ERR_NOT_FOUND ? "the account has no name" : NULL)) {
+		Sotto__Service__AccountNameResponse ar =
+			SOTTO__SERVICE__ACCOUNT_NAME_RESPONSE__INIT;
+		ar.name.data = (uint8_t *)d->name;
+		ar.name.len = strlen(d->name);
+		SEND_BODY(c, op->req_id, ACCOUNT_NAME, account_name, &ar);
 	}
 	op_finish(op);
 }
 
 static void h_account_name(struct conn *c, Sotto__Service__Request *req)
 {
-	struct op *op = op_new(c, req, sizeof(struct name_data));
-	if (op == NULL) {
-		reply_err(c, req->id, SOTTO_ERR_NOMEM, NULL);
-		protobuf_c_message_free_unpacked(&req->base, NULL);
+	struct op *op = op_new_or_reply(c, req, sizeof(struct name_data));
+	if (op == NULL)
 		return;
-	}
 	memcpy(((struct name_data *)op->data)->account, req->account_name->account_id.data,
 		SOTTO_STORE_ID_BYTES);
 	op_queue(op, account_name_run, account_name_after);
@@ -764,12 +748,8 @@ static void unlink_after(struct op *op)
 		srv_notify(c->w->srv, c->account, dev, NOTIFY_UNLINKED, 0);
 		srv_notify(c->w->srv, c->account, 0, NOTIFY_DEVICES, 0);
 	}
-	if (c->state == CONN_OPEN) {
-		if (op->rc != 0)
-			reply_err(c, op->req_id, op->rc, NULL);
-		else
-			reply_status(c, op->req_id, S_OK, NULL);
-	}
+	if (op_reply_ok(op, NULL))
+		reply_status(c, op->req_id, S_OK, NULL);
 	op_finish(op);
 }
 
@@ -784,12 +764,9 @@ static void h_unlink(struct conn *c, Sotto__Service__Request *req)
 		protobuf_c_message_free_unpacked(&req->base, NULL);
 		return;
 	}
-	struct op *op = op_new(c, req, 0);
-	if (op == NULL) {
-		reply_err(c, req->id, SOTTO_ERR_NOMEM, NULL);
-		protobuf_c_message_free_unpacked(&req->base, NULL);
+	struct op *op = op_new_or_reply(c, req, 0);
+	if (op == NULL)
 		return;
-	}
 	sotto_store_cb cb = op_cb(op, unlink_after);
 	int rc = sotto_store_device_remove(c->w->srv->store, c->account, dev,
 		(int64_t)srv_now_ms(), &cb);
@@ -832,48 +809,37 @@ static void devlist_after(struct op *op)
 {
 	struct conn *c = op->c;
 	struct devlist_data *d = op->data;
-	if (c->state == CONN_OPEN) {
-		if (op->rc != 0) {
-			reply_err(c, op->req_id, op->rc, NULL);
-		} else {
-			Sotto__Service__DeviceInfo info[MAX_DEVICES];
-			Sotto__Service__DeviceInfo *ptrs[MAX_DEVICES];
-			for (size_t i = 0; i < d->count; i++) {
-				sotto__service__device_info__init(&info[i]);
-				info[i].device_id = d->devs[i].device_id;
-				info[i].registration_id = d->devs[i].registration_id;
-				info[i].identity_key.data = d->devs[i].identity_key;
-				info[i].identity_key.len = SOTTO_STORE_EC_KEY_BYTES;
-				info[i].name.data = d->devs[i].name;
-				info[i].name.len = d->devs[i].name_len;
-				info[i].created_ms = d->devs[i].created_ms;
-				info[i].last_seen_ms = d->devs[i].last_seen_ms;
-				info[i].kt_proof = sotto__kt_attach_proof(d->kt, i);
-				ptrs[i] = &info[i];
-			}
-			Sotto__Service__DeviceListResponse dl =
-				SOTTO__SERVICE__DEVICE_LIST_RESPONSE__INIT;
-			dl.n_devices = d->count;
-			dl.devices = ptrs;
-			dl.kt_signed_head = sotto__kt_attach_head(d->kt);
-			Response r = SOTTO__SERVICE__RESPONSE__INIT;
-			r.id = op->req_id;
-			r.body_case = SOTTO__SERVICE__RESPONSE__BODY_DEVICE_LIST;
-			r.device_list = &dl;
-			send_response(c, &r);
+	if (op_reply_ok(op, NULL)) {
+		Sotto__Service__DeviceInfo info[MAX_DEVICES];
+		Sotto__Service__DeviceInfo *ptrs[MAX_DEVICES];
+		for (size_t i = 0; i < d->count; i++) {
+			sotto__service__device_info__init(&info[i]);
+			info[i].device_id = d->devs[i].device_id;
+			info[i].registration_id = d->devs[i].registration_id;
+			info[i].identity_key.data = d->devs[i].identity_key;
+			info[i].identity_key.len = SOTTO_STORE_EC_KEY_BYTES;
+			info[i].name.data = d->devs[i].name;
+			info[i].name.len = d->devs[i].name_len;
+			info[i].created_ms = d->devs[i].created_ms;
+			info[i].last_seen_ms = d->devs[i].last_seen_ms;
+			info[i].kt_proof = sotto__kt_attach_proof(d->kt, i);
+			ptrs[i] = &info[i];
 		}
+		Sotto__Service__DeviceListResponse dl =
+			SOTTO__SERVICE__DEVICE_LIST_RESPONSE__INIT;
+		dl.n_devices = d->count;
+		dl.devices = ptrs;
+		dl.kt_signed_head = sotto__kt_attach_head(d->kt);
+		SEND_BODY(c, op->req_id, DEVICE_LIST, device_list, &dl);
 	}
 	op_finish(op);
 }
 
 static void h_device_list(struct conn *c, Sotto__Service__Request *req)
 {
-	struct op *op = op_new(c, req, sizeof(struct devlist_data));
-	if (op == NULL) {
-		reply_err(c, req->id, SOTTO_ERR_NOMEM, NULL);
-		protobuf_c_message_free_unpacked(&req->base, NULL);
+	struct op *op = op_new_or_reply(c, req, sizeof(struct devlist_data));
+	if (op == NULL)
 		return;
-	}
 	struct devlist_data *d = op->data;
 	op->free_data = devlist_free;
 	if (req->device_list->account_id.len != 0)
@@ -911,11 +877,7 @@ static void reply_counts(struct conn *c, uint64_t id, const sotto_store_prekey_c
 	pc.kem = k->kem;
 	pc.has_signed = k->has_signed != 0;
 	pc.has_last_resort = k->has_last_resort != 0;
-	Response r = SOTTO__SERVICE__RESPONSE__INIT;
-	r.id = id;
-	r.body_case = SOTTO__SERVICE__RESPONSE__BODY_PREKEY_COUNT;
-	r.prekey_count = &pc;
-	send_response(c, &r);
+	SEND_BODY(c, id, PREKEY_COUNT, prekey_count, &pc);
 }
 
 static void count_run(struct op *op)
@@ -929,12 +891,8 @@ static void count_after(struct op *op)
 {
 	struct conn *c = op->c;
 	struct prekey_data *d = op->data;
-	if (c->state == CONN_OPEN) {
-		if (op->rc != 0)
-			reply_err(c, op->req_id, op->rc, NULL);
-		else
-			reply_counts(c, op->req_id, &d->counts);
-	}
+	if (op_reply_ok(op, NULL))
+		reply_counts(c, op->req_id, &d->counts);
 	op_finish(op);
 }
 
@@ -1014,12 +972,9 @@ nomem:
 
 static void h_prekey_count(struct conn *c, Sotto__Service__Request *req)
 {
-	struct op *op = op_new(c, req, sizeof(struct prekey_data));
-	if (op == NULL) {
-		reply_err(c, req->id, SOTTO_ERR_NOMEM, NULL);
-		protobuf_c_message_free_unpacked(&req->base, NULL);
+	struct op *op = op_new_or_reply(c, req, sizeof(struct prekey_data));
+	if (op == NULL)
 		return;
-	}
 	op->free_data = prekey_free;
 	op_queue(op, count_run, count_after);
 }
@@ -1055,68 +1010,60 @@ static void bundles_after(struct op *op)
 {
 	struct conn *c = op->c;
 	struct bundle_data *d = op->data;
-	if (c->state == CONN_OPEN) {
-		if (op->rc != 0) {
-			reply_err(c, op->req_id, op->rc, NULL);
-		} else {
-			Sotto__Service__Bundle *ptrs[MAX_DEVICES];
-			Sotto__Service__SignedPrekey spk[MAX_DEVICES];
-			Sotto__Service__EcPrekey ec[MAX_DEVICES];
-			Sotto__Service__KemPrekey kem[MAX_DEVICES];
-			Sotto__Service__Bundle *b = calloc(d->count + 1, sizeof(*b));
-			if (b == NULL) {
-				reply_err(c, op->req_id, SOTTO_ERR_NOMEM, NULL);
-				op_finish(op);
-				return;
-			}
-			for (size_t i = 0; i < d->count; i++) {
-				const sotto_store_bundle *s = &d->b[i];
-				sotto__service__bundle__init(&b[i]);
-				b[i].device_id = s->device_id;
-				b[i].registration_id = s->registration_id;
-				b[i].identity_key.data = (uint8_t *)s->identity_key;
-				b[i].identity_key.len = SOTTO_STORE_EC_KEY_BYTES;
-				if (s->has_signed) {
-					sotto__service__signed_prekey__init(&spk[i]);
-					spk[i].id = s->signed_prekey.id;
-					spk[i].public_key.data = (uint8_t *)s->signed_prekey.pub;
-					spk[i].public_key.len = SOTTO_STORE_EC_KEY_BYTES;
-					spk[i].signature.data = (uint8_t *)s->signed_prekey.sig;
-					spk[i].signature.len = SOTTO_STORE_SIG_BYTES;
-					b[i].signed_prekey = &spk[i];
-				}
-				if (s->has_ec) {
-					sotto__service__ec_prekey__init(&ec[i]);
-					ec[i].id = s->ec.id;
-					ec[i].public_key.data = (uint8_t *)s->ec.pub;
-					ec[i].public_key.len = SOTTO_STORE_EC_KEY_BYTES;
-					b[i].ec_prekey = &ec[i];
-				}
-				if (s->has_kem) {
-					sotto__service__kem_prekey__init(&kem[i]);
-					kem[i].id = s->kem.id;
-					kem[i].public_key.data = (uint8_t *)s->kem.pub;
-					kem[i].public_key.len = SOTTO_STORE_KEM_KEY_BYTES;
-					kem[i].signature.data = (uint8_t *)s->kem.sig;
-					kem[i].signature.len = SOTTO_STORE_SIG_BYTES;
-					b[i].kem_prekey = &kem[i];
-					b[i].kem_is_last_resort = s->kem_is_last_resort != 0;
-				}
-				b[i].kt_proof = sotto__kt_attach_proof(d->kt, i);
-				ptrs[i] = &b[i];
-			}
-			Sotto__Service__FetchBundlesResponse fb =
-				SOTTO__SERVICE__FETCH_BUNDLES_RESPONSE__INIT;
-			fb.n_bundles = d->count;
-			fb.bundles = ptrs;
-			fb.kt_signed_head = sotto__kt_attach_head(d->kt);
-			Response r = SOTTO__SERVICE__RESPONSE__INIT;
-			r.id = op->req_id;
-			r.body_case = SOTTO__SERVICE__RESPONSE__BODY_FETCH_BUNDLES;
-			r.fetch_bundles = &fb;
-			send_response(c, &r);
-			free(b);
+	if (op_reply_ok(op, NULL)) {
+		Sotto__Service__Bundle *ptrs[MAX_DEVICES];
+		Sotto__Service__SignedPrekey spk[MAX_DEVICES];
+		Sotto__Service__EcPrekey ec[MAX_DEVICES];
+		Sotto__Service__KemPrekey kem[MAX_DEVICES];
+		Sotto__Service__Bundle *b = calloc(d->count + 1, sizeof(*b));
+		if (b == NULL) {
+			reply_err(c, op->req_id, SOTTO_ERR_NOMEM, NULL);
+			op_finish(op);
+			return;
 		}
+		for (size_t i = 0; i < d->count; i++) {
+			const sotto_store_bundle *s = &d->b[i];
+			sotto__service__bundle__init(&b[i]);
+			b[i].device_id = s->device_id;
+			b[i].registration_id = s->registration_id;
+			b[i].identity_key.data = (uint8_t *)s->identity_key;
+			b[i].identity_key.len = SOTTO_STORE_EC_KEY_BYTES;
+			if (s->has_signed) {
+				sotto__service__signed_prekey__init(&spk[i]);
+				spk[i].id = s->signed_prekey.id;
+				spk[i].public_key.data = (uint8_t *)s->signed_prekey.pub;
+				spk[i].public_key.len = SOTTO_STORE_EC_KEY_BYTES;
+				spk[i].signature.data = (uint8_t *)s->signed_prekey.sig;
+				spk[i].signature.len = SOTTO_STORE_SIG_BYTES;
+				b[i].signed_prekey = &spk[i];
+			}
+			if (s->has_ec) {
+				sotto__service__ec_prekey__init(&ec[i]);
+				ec[i].id = s->ec.id;
+				ec[i].public_key.data = (uint8_t *)s->ec.pub;
+				ec[i].public_key.len = SOTTO_STORE_EC_KEY_BYTES;
+				b[i].ec_prekey = &ec[i];
+			}
+			if (s->has_kem) {
+				sotto__service__kem_prekey__init(&kem[i]);
+				kem[i].id = s->kem.id;
+				kem[i].public_key.data = (uint8_t *)s->kem.pub;
+				kem[i].public_key.len = SOTTO_STORE_KEM_KEY_BYTES;
+				kem[i].signature.data = (uint8_t *)s->kem.sig;
+				kem[i].signature.len = SOTTO_STORE_SIG_BYTES;
+				b[i].kem_prekey = &kem[i];
+				b[i].kem_is_last_resort = s->kem_is_last_resort != 0;
+			}
+			b[i].kt_proof = sotto__kt_attach_proof(d->kt, i);
+			ptrs[i] = &b[i];
+		}
+		Sotto__Service__FetchBundlesResponse fb =
+			SOTTO__SERVICE__FETCH_BUNDLES_RESPONSE__INIT;
+		fb.n_bundles = d->count;
+		fb.bundles = ptrs;
+		fb.kt_signed_head = sotto__kt_attach_head(d->kt);
+		SEND_BODY(c, op->req_id, FETCH_BUNDLES, fetch_bundles, &fb);
+		free(b);
 	}
 	if (op->rc == 0)
 		bundle_notify_low(op);
@@ -1146,12 +1093,9 @@ static void bundles_kt(struct op *op)
 
 static void h_fetch_bundles(struct conn *c, Sotto__Service__Request *req)
 {
-	struct op *op = op_new(c, req, sizeof(struct bundle_data));
-	if (op == NULL) {
-		reply_err(c, req->id, SOTTO_ERR_NOMEM, NULL);
-		protobuf_c_message_free_unpacked(&req->base, NULL);
+	struct op *op = op_new_or_reply(c, req, sizeof(struct bundle_data));
+	if (op == NULL)
 		return;
-	}
 	struct bundle_data *d = op->data;
 	memcpy(d->account, req->fetch_bundles->account_id.data, SOTTO_STORE_ID_BYTES);
 	op->free_data = bundle_free;
@@ -1335,20 +1279,11 @@ static void send_stored(struct op *op)
 		for (size_t i = 0; i < d->n_envs; i++)
 			srv_notify_envelope(c->w->srv, &d->envs[i], d->seqs[i], d->now);
 	}
-	if (c->state == CONN_OPEN) {
-		if (op->rc != 0) {
-			reply_err(c, op->req_id, op->rc,
-				op->rc == SOTTO_ERR_QUEUE_FULL ? "a recipient's queue is full" :
-				op->rc == SOTTO_ERR_NOT_FOUND ? "a device was unlinked; retry" : NULL);
-		} else {
-			Sotto__Service__SendResponse sr = SOTTO__SERVICE__SEND_RESPONSE__INIT;
-			sr.stored = (uint32_t)d->n_envs;
-			Response r = SOTTO__SERVICE__RESPONSE__INIT;
-			r.id = op->req_id;
-			r.body_case = SOTTO__SERVICE__RESPONSE__BODY_SEND;
-			r.send = &sr;
-			send_response(c, &r);
-		}
+	if (op_reply_ok(op, op->rc == SOTTO_ERR_QUEUE_FULL ? "a recipient's queue is full" :
+		op->rc == SOTTO_ERR_NOT_FOUND ? "a device was unlinked; retry" : NULL)) {
+		Sotto__Service__SendResponse sr = SOTTO__SERVICE__SEND_RESPONSE__INIT;
+		sr.stored = (uint32_t)d->n_envs;
+		SEND_BODY(c, op->req_id, SEND, send, &sr);
 	}
 	op_finish(op);
 }
@@ -1469,12 +1404,9 @@ static void multi_run(struct op *op)
 static void h_send_multi(struct conn *c, Sotto__Service__Request *req)
 {
 	size_t n = req->send_multi->n_recipients;
-	struct op *op = op_new(c, req, sizeof(struct send_data));
-	if (op == NULL) {
-		reply_err(c, req->id, SOTTO_ERR_NOMEM, NULL);
-		protobuf_c_message_free_unpacked(&req->base, NULL);
+	struct op *op = op_new_or_reply(c, req, sizeof(struct send_data));
+	if (op == NULL)
 		return;
-	}
 	op->free_data = send_free;
 	struct send_data *d = op->data;
 	d->n_accounts = n;
@@ -1526,35 +1458,24 @@ static void cert_after(struct op *op)
 {
 	struct conn *c = op->c;
 	struct cert_data *d = op->data;
-	if (c->state == CONN_OPEN) {
-		if (op->rc != 0) {
-			reply_err(c, op->req_id, op->rc, NULL);
-		} else {
-			Sotto__Service__SenderCertificateResponse sc =
-				SOTTO__SERVICE__SENDER_CERTIFICATE_RESPONSE__INIT;
-			sc.certificate.data = d->cert;
-			sc.certificate.len = d->cert_len;
-			sc.trust_root.data = c->w->srv->sealed.root_pub;
-			sc.trust_root.len = sizeof c->w->srv->sealed.root_pub;
-			sc.expires_ms = (int64_t)d->expires;
-			Response r = SOTTO__SERVICE__RESPONSE__INIT;
-			r.id = op->req_id;
-			r.body_case = SOTTO__SERVICE__RESPONSE__BODY_SENDER_CERTIFICATE;
-			r.sender_certificate = &sc;
-			send_response(c, &r);
-		}
+	if (op_reply_ok(op, NULL)) {
+		Sotto__Service__SenderCertificateResponse sc =
+			SOTTO__SERVICE__SENDER_CERTIFICATE_RESPONSE__INIT;
+		sc.certificate.data = d->cert;
+		sc.certificate.len = d->cert_len;
+		sc.trust_root.data = c->w->srv->sealed.root_pub;
+		sc.trust_root.len = sizeof c->w->srv->sealed.root_pub;
+		sc.expires_ms = (int64_t)d->expires;
+		SEND_BODY(c, op->req_id, SENDER_CERTIFICATE, sender_certificate, &sc);
 	}
 	op_finish(op);
 }
 
 static void h_sender_cert(struct conn *c, Sotto__Service__Request *req)
 {
-	struct op *op = op_new(c, req, sizeof(struct cert_data));
-	if (op == NULL) {
-		reply_err(c, req->id, SOTTO_ERR_NOMEM, NULL);
-		protobuf_c_message_free_unpacked(&req->base, NULL);
+	struct op *op = op_new_or_reply(c, req, sizeof(struct cert_data));
+	if (op == NULL)
 		return;
-	}
 	op_queue(op, cert_run, cert_after);
 }
 
@@ -1575,39 +1496,28 @@ static void receive_after(struct op *op)
 {
 	struct conn *c = op->c;
 	struct fetch_data *d = op->data;
-	if (c->state == CONN_OPEN) {
-		if (op->rc != 0) {
-			reply_err(c, op->req_id, op->rc, NULL);
-		} else {
-			Sotto__Service__Envelope e[FETCH_PAGE];
-			Sotto__Service__Envelope *ptrs[FETCH_PAGE];
-			for (size_t i = 0; i < d->count; i++) {
-				sotto__service__envelope__init(&e[i]);
-				fill_envelope(&e[i], &d->env[i]);
-				ptrs[i] = &e[i];
-			}
-			Sotto__Service__ReceiveResponse rr = SOTTO__SERVICE__RECEIVE_RESPONSE__INIT;
-			rr.envelopes = ptrs;
-			rr.n_envelopes = d->count;
-			rr.more = d->more != 0;
-			Response r = SOTTO__SERVICE__RESPONSE__INIT;
-			r.id = op->req_id;
-			r.body_case = SOTTO__SERVICE__RESPONSE__BODY_RECEIVE;
-			r.receive = &rr;
-			send_response(c, &r);
+	if (op_reply_ok(op, NULL)) {
+		Sotto__Service__Envelope e[FETCH_PAGE];
+		Sotto__Service__Envelope *ptrs[FETCH_PAGE];
+		for (size_t i = 0; i < d->count; i++) {
+			sotto__service__envelope__init(&e[i]);
+			fill_envelope(&e[i], &d->env[i]);
+			ptrs[i] = &e[i];
 		}
+		Sotto__Service__ReceiveResponse rr = SOTTO__SERVICE__RECEIVE_RESPONSE__INIT;
+		rr.envelopes = ptrs;
+		rr.n_envelopes = d->count;
+		rr.more = d->more != 0;
+		SEND_BODY(c, op->req_id, RECEIVE, receive, &rr);
 	}
 	op_finish(op);
 }
 
 static void h_receive(struct conn *c, Sotto__Service__Request *req)
 {
-	struct op *op = op_new(c, req, sizeof(struct fetch_data));
-	if (op == NULL) {
-		reply_err(c, req->id, SOTTO_ERR_NOMEM, NULL);
-		protobuf_c_message_free_unpacked(&req->base, NULL);
+	struct op *op = op_new_or_reply(c, req, sizeof(struct fetch_data));
+	if (op == NULL)
 		return;
-	}
 	op->free_data = fetch_free;
 	struct fetch_data *d = op->data;
 	d->from = req->receive->from_seq;
@@ -1631,30 +1541,19 @@ static void ack_after(struct op *op)
 {
 	struct conn *c = op->c;
 	struct ack_data *d = op->data;
-	if (c->state == CONN_OPEN) {
-		if (op->rc != 0) {
-			reply_err(c, op->req_id, op->rc, NULL);
-		} else {
-			Sotto__Service__AckResponse ar = SOTTO__SERVICE__ACK_RESPONSE__INIT;
-			ar.deleted = (uint32_t)d->deleted;
-			Response r = SOTTO__SERVICE__RESPONSE__INIT;
-			r.id = op->req_id;
-			r.body_case = SOTTO__SERVICE__RESPONSE__BODY_ACK;
-			r.ack = &ar;
-			send_response(c, &r);
-		}
+	if (op_reply_ok(op, NULL)) {
+		Sotto__Service__AckResponse ar = SOTTO__SERVICE__ACK_RESPONSE__INIT;
+		ar.deleted = (uint32_t)d->deleted;
+		SEND_BODY(c, op->req_id, ACK, ack, &ar);
 	}
 	op_finish(op);
 }
 
 static void h_ack(struct conn *c, Sotto__Service__Request *req)
 {
-	struct op *op = op_new(c, req, sizeof(struct ack_data));
-	if (op == NULL) {
-		reply_err(c, req->id, SOTTO_ERR_NOMEM, NULL);
-		protobuf_c_message_free_unpacked(&req->base, NULL);
+	struct op *op = op_new_or_reply(c, req, sizeof(struct ack_data));
+	if (op == NULL)
 		return;
-	}
 	struct ack_data *d = op->data;
 	sotto_store_cb cb = op_cb(op, ack_after);
 	int rc = sotto_store_queue_ack(c->w->srv->store, c->account, c->device, req->ack->seqs,
@@ -1687,33 +1586,22 @@ static void create_after(struct op *op)
 {
 	struct conn *c = op->c;
 	struct attach_data *d = op->data;
-	if (c->state == CONN_OPEN) {
-		if (op->rc != 0) {
-			reply_err(c, op->req_id, op->rc, NULL);
-		} else {
-			Sotto__Service__AttachmentCreateResponse ar =
-				SOTTO__SERVICE__ATTACHMENT_CREATE_RESPONSE__INIT;
-			ar.attachment_id.data = d->id;
-			ar.attachment_id.len = SOTTO_STORE_ID_BYTES;
-			ar.max_chunk = SOTTO_WIRE_MAX_CHUNK;
-			Response r = SOTTO__SERVICE__RESPONSE__INIT;
-			r.id = op->req_id;
-			r.body_case = SOTTO__SERVICE__RESPONSE__BODY_ATTACHMENT_CREATE;
-			r.attachment_create = &ar;
-			send_response(c, &r);
-		}
+	if (op_reply_ok(op, NULL)) {
+		Sotto__Service__AttachmentCreateResponse ar =
+			SOTTO__SERVICE__ATTACHMENT_CREATE_RESPONSE__INIT;
+		ar.attachment_id.data = d->id;
+		ar.attachment_id.len = SOTTO_STORE_ID_BYTES;
+		ar.max_chunk = SOTTO_WIRE_MAX_CHUNK;
+		SEND_BODY(c, op->req_id, ATTACHMENT_CREATE, attachment_create, &ar);
 	}
 	op_finish(op);
 }
 
 static void h_attach_create(struct conn *c, Sotto__Service__Request *req)
 {
-	struct op *op = op_new(c, req, sizeof(struct attach_data));
-	if (op == NULL) {
-		reply_err(c, req->id, SOTTO_ERR_NOMEM, NULL);
-		protobuf_c_message_free_unpacked(&req->base, NULL);
+	struct op *op = op_new_or_reply(c, req, sizeof(struct attach_data));
+	if (op == NULL)
 		return;
-	}
 	op->free_data = attach_free;
 	struct attach_data *d = op->data;
 	sotto_store_cb cb = op_cb(op, create_after);
@@ -1803,20 +1691,12 @@ static void upload_reply(struct op *op)
 {
 	struct conn *c = op->c;
 	struct attach_data *d = op->data;
-	if (c->state == CONN_OPEN) {
-		if (op->rc != 0) {
-			reply_err(c, op->req_id, op->rc, d->why);
-		} else {
-			Sotto__Service__AttachmentUploadResponse ur =
-				SOTTO__SERVICE__ATTACHMENT_UPLOAD_RESPONSE__INIT;
-			ur.received = d->received;
-			ur.complete = d->complete != 0;
-			Response r = SOTTO__SERVICE__RESPONSE__INIT;
-			r.id = op->req_id;
-			r.body_case = SOTTO__SERVICE__RESPONSE__BODY_ATTACHMENT_UPLOAD;
-			r.attachment_upload = &ur;
-			send_response(c, &r);
-		}
+	if (op_reply_ok(op, d->why)) {
+		Sotto__Service__AttachmentUploadResponse ur =
+			SOTTO__SERVICE__ATTACHMENT_UPLOAD_RESPONSE__INIT;
+		ur.received = d->received;
+		ur.complete = d->complete != 0;
+		SEND_BODY(c, op->req_id, ATTACHMENT_UPLOAD, attachment_upload, &ur);
 	}
 	op_finish(op);
 }
@@ -1836,12 +1716,9 @@ static void upload_written(struct op *op)
 
 static void h_attach_upload(struct conn *c, Sotto__Service__Request *req)
 {
-	struct op *op = op_new(c, req, sizeof(struct attach_data));
-	if (op == NULL) {
-		reply_err(c, req->id, SOTTO_ERR_NOMEM, NULL);
-		protobuf_c_message_free_unpacked(&req->base, NULL);
+	struct op *op = op_new_or_reply(c, req, sizeof(struct attach_data));
+	if (op == NULL)
 		return;
-	}
 	op->free_data = attach_free;
 	struct attach_data *d = op->data;
 	memcpy(d->id, req->attachment_upload->attachment_id.data, SOTTO_STORE_ID_BYTES);
@@ -1887,35 +1764,24 @@ static void download_after(struct op *op)
 {
 	struct conn *c = op->c;
 	struct attach_data *d = op->data;
-	if (c->state == CONN_OPEN) {
-		if (op->rc != 0) {
-			reply_err(c, op->req_id, op->rc, d->why);
-		} else {
-			Sotto__Service__AttachmentDownloadResponse dr =
-				SOTTO__SERVICE__ATTACHMENT_DOWNLOAD_RESPONSE__INIT;
-			dr.size = d->meta.size;
-			dr.digest.data = d->meta.digest;
-			dr.digest.len = SOTTO_STORE_DIGEST_BYTES;
-			dr.data.data = d->buf;
-			dr.data.len = d->len;
-			Response r = SOTTO__SERVICE__RESPONSE__INIT;
-			r.id = op->req_id;
-			r.body_case = SOTTO__SERVICE__RESPONSE__BODY_ATTACHMENT_DOWNLOAD;
-			r.attachment_download = &dr;
-			send_response(c, &r);
-		}
+	if (op_reply_ok(op, d->why)) {
+		Sotto__Service__AttachmentDownloadResponse dr =
+			SOTTO__SERVICE__ATTACHMENT_DOWNLOAD_RESPONSE__INIT;
+		dr.size = d->meta.size;
+		dr.digest.data = d->meta.digest;
+		dr.digest.len = SOTTO_STORE_DIGEST_BYTES;
+		dr.data.data = d->buf;
+		dr.data.len = d->len;
+		SEND_BODY(c, op->req_id, ATTACHMENT_DOWNLOAD, attachment_download, &dr);
 	}
 	op_finish(op);
 }
 
 static void h_attach_download(struct conn *c, Sotto__Service__Request *req)
 {
-	struct op *op = op_new(c, req, sizeof(struct attach_data));
-	if (op == NULL) {
-		reply_err(c, req->id, SOTTO_ERR_NOMEM, NULL);
-		protobuf_c_message_free_unpacked(&req->base, NULL);
+	struct op *op = op_new_or_reply(c, req, sizeof(struct attach_data));
+	if (op == NULL)
 		return;
-	}
 	op->free_data = attach_free;
 	struct attach_data *d = op->data;
 	memcpy(d->id, req->attachment_download->attachment_id.data, SOTTO_STORE_ID_BYTES);
