@@ -517,6 +517,18 @@ static int binds_ok(struct sqlstore *s, struct conn *c, int rc)
 	return SOTTO_ERR_INTERNAL;
 }
 
+/* The cached statement id with blob p (n bytes) bound as its first parameter, as in most
+ * lookups by a key. */
+static int stmt_blob(struct sqlstore *s, struct conn *c, enum stmt_id id, const void *p, size_t n,
+	sqlite3_stmt **out)
+{
+	int rc = stmt(s, c, id, out);
+
+	if (rc == 0)
+		rc = binds_ok(s, c, bind_blob(*out, 1, p, n));
+	return rc;
+}
+
 /* Copies a blob column that must be exactly n bytes (anything else means
  * the file was altered behind our back). */
 static int col_fixed(struct sqlstore *s, sqlite3_stmt *st, int i, uint8_t *dst, size_t n)
@@ -956,6 +968,18 @@ static int device_pk(struct sqlstore *s, struct conn *c, const uint8_t *account_
 	return 0;
 }
 
+/* Opens the read snapshot of a per-device query and finds the device's row key in it, so
+ * the rows read next belong to the same state as the check. */
+static int begin_read_device(struct sqlstore *s, struct conn *c, const uint8_t *account_id,
+	uint32_t device_id, sqlite3_int64 *pk)
+{
+	int rc = exec_id(s, c, ST_BEGIN_READ);
+
+	if (rc == 0)
+		rc = device_pk(s, c, account_id, device_id, pk);
+	return rc;
+}
+
 static int valid_new_device(const sotto_store_new_device *d)
 {
 	return d != NULL && d->registration_id != 0 && d->name_len <= SOTTO_STORE_MAX_DEVICE_NAME &&
@@ -1049,10 +1073,8 @@ static int name_owner(struct sqlstore *s, struct conn *c, const char *name,
 static int account_live(struct sqlstore *s, struct conn *c, const uint8_t *account_id)
 {
 	sqlite3_stmt *st = NULL;
-	int rc = stmt(s, c, ST_NAME_LIVE, &st);
+	int rc = stmt_blob(s, c, ST_NAME_LIVE, account_id, SOTTO_STORE_ID_BYTES, &st);
 
-	if (rc == 0)
-		rc = binds_ok(s, c, bind_blob(st, 1, account_id, SOTTO_STORE_ID_BYTES));
 	if (rc == 0)
 		rc = step_row(s, c, st);
 	if (rc == 1) {
@@ -1131,9 +1153,7 @@ static int op_name_of(void *be, const uint8_t account_id[SOTTO_STORE_ID_BYTES], 
 	rc = reader_get(s, &c);
 	if (rc != 0)
 		return rc;
-	rc = stmt(s, c, ST_NAME_OF, &st);
-	if (rc == 0)
-		rc = binds_ok(s, c, bind_blob(st, 1, account_id, SOTTO_STORE_ID_BYTES));
+	rc = stmt_blob(s, c, ST_NAME_OF, account_id, SOTTO_STORE_ID_BYTES, &st);
 	if (rc == 0)
 		rc = step_row(s, c, st);
 	if (rc == 1) {
@@ -1249,9 +1269,7 @@ static int op_account_get(void *be, const uint8_t account_id[SOTTO_STORE_ID_BYTE
 	rc = reader_get(s, &c);
 	if (rc != 0)
 		return rc;
-	rc = stmt(s, c, ST_ACCOUNT_GET, &st);
-	if (rc == 0)
-		rc = binds_ok(s, c, bind_blob(st, 1, account_id, SOTTO_STORE_ID_BYTES));
+	rc = stmt_blob(s, c, ST_ACCOUNT_GET, account_id, SOTTO_STORE_ID_BYTES, &st);
 	if (rc == 0) {
 		rc = step_row(s, c, st);
 		if (rc == 1) {
@@ -1276,9 +1294,7 @@ static int w_device_add(struct sqlstore *s, struct conn *c, struct wreq *r)
 	uint32_t id = 0;
 	int rc, any = 0;
 
-	rc = stmt(s, c, ST_DEVICE_IDS, &st);
-	if (rc == 0)
-		rc = binds_ok(s, c, bind_blob(st, 1, acct, SOTTO_STORE_ID_BYTES));
+	rc = stmt_blob(s, c, ST_DEVICE_IDS, acct, SOTTO_STORE_ID_BYTES, &st);
 	if (rc != 0)
 		return rc;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -1452,9 +1468,7 @@ static int op_device_by_noise_key(void *be, const uint8_t key[SOTTO_STORE_NOISE_
 	rc = reader_get(s, &c);
 	if (rc != 0)
 		return rc;
-	rc = stmt(s, c, ST_DEVICE_BY_NOISE, &st);
-	if (rc == 0)
-		rc = binds_ok(s, c, bind_blob(st, 1, key, SOTTO_STORE_NOISE_KEY_BYTES));
+	rc = stmt_blob(s, c, ST_DEVICE_BY_NOISE, key, SOTTO_STORE_NOISE_KEY_BYTES, &st);
 	if (rc == 0) {
 		rc = step_row(s, c, st);
 		if (rc == 1) {
@@ -1471,10 +1485,8 @@ static int op_device_by_noise_key(void *be, const uint8_t key[SOTTO_STORE_NOISE_
 static int account_exists(struct sqlstore *s, struct conn *c, const uint8_t *account_id)
 {
 	sqlite3_stmt *st = NULL;
-	int rc = stmt(s, c, ST_ACCOUNT_GET, &st);
+	int rc = stmt_blob(s, c, ST_ACCOUNT_GET, account_id, SOTTO_STORE_ID_BYTES, &st);
 
-	if (rc == 0)
-		rc = binds_ok(s, c, bind_blob(st, 1, account_id, SOTTO_STORE_ID_BYTES));
 	if (rc == 0) {
 		rc = step_row(s, c, st);
 		if (rc == 1) {
@@ -1551,9 +1563,7 @@ static int op_device_regs(void *be, const uint8_t account_id[SOTTO_STORE_ID_BYTE
 	if (rc != 0)
 		return rc;
 	/* One statement, so one snapshot: no explicit transaction. */
-	rc = stmt(s, c, ST_DEVICE_REGS, &st);
-	if (rc == 0)
-		rc = binds_ok(s, c, bind_blob(st, 1, account_id, SOTTO_STORE_ID_BYTES));
+	rc = stmt_blob(s, c, ST_DEVICE_REGS, account_id, SOTTO_STORE_ID_BYTES, &st);
 	if (rc == 0) {
 		while ((step = sqlite3_step(st)) == SQLITE_ROW) {
 			if (n == cap) {
@@ -1677,9 +1687,7 @@ static int op_prekeys_count(void *be, const uint8_t account_id[SOTTO_STORE_ID_BY
 	rc = reader_get(s, &c);
 	if (rc != 0)
 		return rc;
-	rc = exec_id(s, c, ST_BEGIN_READ);
-	if (rc == 0)
-		rc = device_pk(s, c, account_id, device_id, &pk);
+	rc = begin_read_device(s, c, account_id, device_id, &pk);
 	if (rc == 0)
 		rc = count_of(s, c, ST_COUNT_EC, pk, &out->ec);
 	if (rc == 0)
@@ -1947,9 +1955,7 @@ static int op_queue_fetch(void *be, const uint8_t account_id[SOTTO_STORE_ID_BYTE
 	rc = reader_get(s, &c);
 	if (rc != 0)
 		return rc;
-	rc = exec_id(s, c, ST_BEGIN_READ);
-	if (rc == 0)
-		rc = device_pk(s, c, account_id, device_id, &pk);
+	rc = begin_read_device(s, c, account_id, device_id, &pk);
 	if (rc == 0)
 		rc = stmt(s, c, ST_QUEUE_FETCH, &st);
 	if (rc == 0)
@@ -2080,9 +2086,7 @@ static int op_queue_length(void *be, const uint8_t account_id[SOTTO_STORE_ID_BYT
 	rc = reader_get(s, &c);
 	if (rc != 0)
 		return rc;
-	rc = exec_id(s, c, ST_BEGIN_READ);
-	if (rc == 0)
-		rc = device_pk(s, c, account_id, device_id, &pk);
+	rc = begin_read_device(s, c, account_id, device_id, &pk);
 	if (rc == 0)
 		rc = stmt(s, c, ST_QLEN_GET, &st);
 	if (rc == 0)
@@ -2261,9 +2265,7 @@ static int op_attachment_get(void *be, const uint8_t id[SOTTO_STORE_ID_BYTES],
 	rc = reader_get(s, &c);
 	if (rc != 0)
 		return rc;
-	rc = stmt(s, c, ST_ATT_GET, &st);
-	if (rc == 0)
-		rc = binds_ok(s, c, bind_blob(st, 1, id, SOTTO_STORE_ID_BYTES));
+	rc = stmt_blob(s, c, ST_ATT_GET, id, SOTTO_STORE_ID_BYTES, &st);
 	if (rc == 0) {
 		rc = step_row(s, c, st);
 		if (rc == 1) {
