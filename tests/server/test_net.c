@@ -1,5 +1,6 @@
 /* Copyright (c) 2026 The Sotto authors. ISC license, see LICENSE. */
-/* Integration test: a real sottod on 127.0.0.1 with a temporary data
+/* Integration test (helpers shared with the other server tests in
+ * net_test.h): a real sottod on 127.0.0.1 with a temporary data
  * directory, driven through the client connection library. Every wait is
  * bounded (timeouts on calls, polls and waitpid). */
 #include <arpa/inet.h>
@@ -25,88 +26,9 @@
 #include "testutil.h"
 #include "wire/wire.h"
 
+#include "net_test.h"
+
 #define T_CALL 10000 /* ms per call */
-
-typedef Sotto__Service__Request Request;
-typedef Sotto__Service__Response Response;
-
-static char g_dir[256], g_cfg[300], g_bin[512];
-static pid_t g_pid = -1;
-static uint16_t g_port;
-static uint8_t g_pub[32];
-
-/* ---- server process ---- */
-
-static int start_server(uint16_t port)
-{
-	int pfd[2];
-	if (pipe(pfd) != 0)
-		return -1;
-	char listen[64];
-	snprintf(listen, sizeof(listen), "127.0.0.1:%u", (unsigned)port);
-	pid_t pid = fork();
-	if (pid == 0) {
-		dup2(pfd[1], 1);
-		close(pfd[0]);
-		execl(g_bin, "sottod", "--data", g_dir, "--listen", listen, "--config", g_cfg,
-			(char *)NULL);
-		_exit(127);
-	}
-	close(pfd[1]);
-	char buf[512];
-	size_t n = 0;
-	/* Two lines: listen and public-key; bounded by a 10 s poll. */
-	while (n < sizeof(buf) - 1) {
-		struct pollfd p = {pfd[0], POLLIN, 0};
-		if (poll(&p, 1, 10000) <= 0)
-			break;
-		ssize_t r = read(pfd[0], buf + n, sizeof(buf) - 1 - n);
-		if (r <= 0)
-			break;
-		n += (size_t)r;
-		buf[n] = '\0';
-		if (strstr(buf, "public-key ") != NULL && strchr(strstr(buf, "public-key "), '\n'))
-			break;
-	}
-	close(pfd[0]);
-	buf[n] = '\0';
-	char host[64], key[128];
-	unsigned p;
-	if (sscanf(buf, "listen %63[^:]:%u\npublic-key %127s", host, &p, key) != 3) {
-		fprintf(stderr, "sottod printed: %s\n", buf);
-		kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
-		return -1;
-	}
-	size_t klen;
-	if (sotto_server_b64_decode(key, g_pub, sizeof(g_pub), &klen) != 0 || klen != 32)
-		return -1;
-	g_port = (uint16_t)p;
-	g_pid = pid;
-	return 0;
-}
-
-/* waitpid with a deadline; returns the status or -1. */
-static int wait_exit(pid_t pid, unsigned ms)
-{
-	for (unsigned t = 0; t < ms; t += 10) {
-		int st;
-		pid_t r = waitpid(pid, &st, WNOHANG);
-		if (r == pid)
-			return st;
-		struct timespec ts = {0, 10000000};
-		nanosleep(&ts, NULL);
-	}
-	kill(pid, SIGKILL);
-	waitpid(pid, NULL, 0);
-	return -1;
-}
-
-static void sleep_ms(unsigned ms)
-{
-	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-	nanosleep(&ts, NULL);
-}
 
 /* ---- clients ---- */
 
@@ -156,9 +78,9 @@ static int client_connect(struct client *c, int pinned, int authenticate, int re
 	sotto_client_conn_config cfg;
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.host = "127.0.0.1";
-	cfg.port = g_port;
+	cfg.port = nt_port;
 	cfg.device_priv = c->priv;
-	cfg.server_pub = pinned ? g_pub : NULL;
+	cfg.server_pub = pinned ? nt_pub : NULL;
 	cfg.authenticate = authenticate;
 	cfg.reconnect = reconnect;
 	cfg.backoff_min_ms = 50;
@@ -346,7 +268,7 @@ static size_t wait_got(struct client *c, size_t n, unsigned ms)
 		pthread_mutex_unlock(&c->lock);
 		if (got >= n)
 			break;
-		sleep_ms(10);
+		nt_sleep_ms(10);
 	}
 	return got;
 }
@@ -358,7 +280,7 @@ static int raw_connect(void)
 	struct sockaddr_in a;
 	memset(&a, 0, sizeof(a));
 	a.sin_family = AF_INET;
-	a.sin_port = htons(g_port);
+	a.sin_port = htons(nt_port);
 	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
 		if (fd >= 0)
@@ -395,7 +317,7 @@ static void test_register_and_handshakes(void)
 	CHECK_RC(client_connect(&A1, 0, 0, 1), 0);
 	uint8_t learned[32];
 	CHECK_RC(sotto_client_conn_server_key(A1.conn, learned), 0);
-	CHECK_MEM(learned, g_pub, 32);
+	CHECK_MEM(learned, nt_pub, 32);
 	CHECK_RC(do_register(&A1), 0);
 	/* A second registration of the same connection is refused. */
 	CHECK_RC(do_register(&A1), SOTTO__SERVICE__STATUS__BAD_REQUEST);
@@ -420,12 +342,12 @@ static void test_register_and_handshakes(void)
 	client_disconnect(&U);
 	/* A wrong pinned key fails the handshake. */
 	uint8_t saved[32];
-	memcpy(saved, g_pub, 32);
-	g_pub[5] ^= 1;
+	memcpy(saved, nt_pub, 32);
+	nt_pub[5] ^= 1;
 	client_init(&U);
 	CHECK(client_connect(&U, 1, 0, 0) != 0);
 	client_disconnect(&U);
-	memcpy(g_pub, saved, 32);
+	memcpy(nt_pub, saved, 32);
 	tu_report("register and handshakes", 1, 1);
 }
 
@@ -465,7 +387,7 @@ static void test_prekeys(void)
 	CHECK(!last_resort[0] && !last_resort[1] && last_resort[2] && kem_ids[2] == 999);
 	/* A1 is online (registered on this connection): it hears it runs low. */
 	for (int t = 0; t < 200 && A1.prekeys_low == 0; t++)
-		sleep_ms(10);
+		nt_sleep_ms(10);
 	CHECK(A1.prekeys_low > 0);
 	/* Unknown account. */
 	uint8_t nobody[16] = {1};
@@ -597,7 +519,7 @@ static void test_offline_delivery(void)
 	CHECK_RC(client_connect(&A2, 1, 1, 1), 0);
 	CHECK(wait_got(&A2, 20, 5000) == 20);
 	for (int t = 0; t < 200 && A2.queue_empty == 0; t++)
-		sleep_ms(10);
+		nt_sleep_ms(10);
 	pthread_mutex_lock(&A2.lock);
 	int in_order = A2.n_got == 20 && A2.queue_empty == 1;
 	for (size_t i = 0; in_order && i < A2.n_got; i++) {
@@ -615,7 +537,7 @@ static void test_offline_delivery(void)
 	A2.queue_empty = 0;
 	CHECK_RC(client_connect(&A2, 1, 1, 1), 0);
 	CHECK(wait_got(&A2, 10, 5000) == 10);
-	sleep_ms(100);
+	nt_sleep_ms(100);
 	pthread_mutex_lock(&A2.lock);
 	CHECK(A2.n_got == 10 && strcmp(A2.bodies[0], "off-10") == 0 &&
 		strcmp(A2.bodies[9], "off-19") == 0);
@@ -742,9 +664,9 @@ static void test_crash_safety(void)
 	burst.stop = 0;
 	pthread_t th;
 	CHECK(pthread_create(&th, NULL, burst_main, NULL) == 0);
-	sleep_ms(700);
-	kill(g_pid, SIGKILL);
-	CHECK(wait_exit(g_pid, 10000) != -1);
+	nt_sleep_ms(700);
+	kill(nt_pid, SIGKILL);
+	CHECK(nt_wait_exit(nt_pid, 10000) != -1);
 	burst.stop = 1;
 	pthread_join(th, NULL);
 	client_disconnect(&B);
@@ -754,13 +676,13 @@ static void test_crash_safety(void)
 	CHECK(acked > 0);
 	printf("kill -9 after %d acknowledged sends\n", acked);
 
-	CHECK_RC(start_server(g_port), 0);
+	CHECK_RC(nt_start_server(nt_port), 0);
 	A2.n_got = 0;
 	A2.queue_empty = 0;
 	CHECK_RC(client_connect(&A2, 1, 1, 1), 0);
 	/* Wait for the whole queue: QueueEmpty marks its end. */
 	for (int t = 0; t < 1000 && A2.queue_empty == 0; t++)
-		sleep_ms(10);
+		nt_sleep_ms(10);
 	CHECK(A2.queue_empty == 1);
 	static int seen[BURST];
 	memset(seen, 0, sizeof(seen));
@@ -795,10 +717,10 @@ static void test_crash_safety(void)
 
 static void test_sigterm(void)
 {
-	kill(g_pid, SIGTERM);
-	int st = wait_exit(g_pid, 15000);
+	kill(nt_pid, SIGTERM);
+	int st = nt_wait_exit(nt_pid, 15000);
 	CHECK(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0);
-	g_pid = -1;
+	nt_pid = -1;
 	client_disconnect(&A2);
 	tu_report("SIGTERM: clean exit", 1, 1);
 }
@@ -808,20 +730,20 @@ int main(void)
 	if (sotto_init() != 0)
 		return 1;
 	const char *bin = getenv("SOTTO_BIN");
-	snprintf(g_bin, sizeof(g_bin), "%s/sottod", bin != NULL ? bin : "bin");
-	snprintf(g_dir, sizeof(g_dir), "/tmp/sotto-net-XXXXXX");
-	if (mkdtemp(g_dir) == NULL)
+	snprintf(nt_bin, sizeof(nt_bin), "%s/sottod", bin != NULL ? bin : "bin");
+	snprintf(nt_dir, sizeof(nt_dir), "/tmp/sotto-net-XXXXXX");
+	if (mkdtemp(nt_dir) == NULL)
 		return 1;
-	snprintf(g_cfg, sizeof(g_cfg), "%s.conf", g_dir);
-	FILE *f = fopen(g_cfg, "w");
+	snprintf(nt_cfg, sizeof(nt_cfg), "%s.conf", nt_dir);
+	FILE *f = fopen(nt_cfg, "w");
 	if (f == NULL)
 		return 1;
 	fprintf(f, "# test configuration\nregistration = open\nworkers = 2\n"
 		"device_rate = 100\ndevice_burst = 1000\n");
 	fclose(f);
 	signal(SIGPIPE, SIG_IGN);
-	if (start_server(0) != 0) {
-		tu_fail("sottod did not start (%s)", g_bin);
+	if (nt_start_server(0) != 0) {
+		tu_fail("sottod did not start (%s)", nt_bin);
 		return tu_finish("server-net");
 	}
 	test_register_and_handshakes();
@@ -833,13 +755,13 @@ int main(void)
 	test_rate_limit();
 	test_crash_safety();
 	test_sigterm();
-	if (g_pid > 0) {
-		kill(g_pid, SIGKILL);
-		waitpid(g_pid, NULL, 0);
+	if (nt_pid > 0) {
+		kill(nt_pid, SIGKILL);
+		waitpid(nt_pid, NULL, 0);
 	}
 	char cmd[600];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s' '%s'", g_dir, g_cfg);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s' '%s'", nt_dir, nt_cfg);
 	if (system(cmd) != 0)
-		fprintf(stderr, "could not remove %s\n", g_dir);
+		fprintf(stderr, "could not remove %s\n", nt_dir);
 	return tu_finish("server-net");
 }
